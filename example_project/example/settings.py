@@ -1,0 +1,77 @@
+"""The example site: SQLite, the database token cache, the local identity provider.
+
+``run.py`` starts the provider and sets MSAL_DJANGO_AUTHORITY; to use real Entra ID
+instead, set the four MSAL_DJANGO_* variables below and drop HTTP_CLIENT.
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-only-insecure-key-change-me-0123456789")
+DEBUG = True
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "msal_django",
+    "example",
+]
+AUTHENTICATION_BACKENDS = [
+    "msal_django.backends.MsalBackend",
+    "django.contrib.auth.backends.ModelBackend",  # the admin's local superuser
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "msal_django.middleware.InteractionRequiredMiddleware",
+]
+ROOT_URLCONF = "example.urls"
+LOGIN_URL = "msal_django:login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
+STATIC_URL = "static/"
+USE_TZ = True
+
+MSAL_DJANGO = {
+    "CLIENT_ID": os.environ.get("MSAL_DJANGO_CLIENT_ID", "msal-django-example"),
+    "CLIENT_CREDENTIAL": os.environ.get("MSAL_DJANGO_CLIENT_SECRET", "example-secret"),
+    "AUTHORITY": os.environ.get("MSAL_DJANGO_AUTHORITY", "https://localhost:8443/common"),
+    "INSTANCE_DISCOVERY": False,  # the local provider is not known to Microsoft
+    "SCOPES": os.environ.get("MSAL_DJANGO_SCOPES", "User.Read").split(),
+    "TOKEN_CACHE": os.environ.get("MSAL_DJANGO_TOKEN_CACHE", "database"),
+    "HTTP_CLIENT": os.environ.get("MSAL_DJANGO_HTTP_CLIENT", "msal_django.testing.http_client"),
+}
+# The API the profile page calls: Microsoft Graph's /me, or the local provider's copy.
+API_URL = os.environ.get("EXAMPLE_API_URL", "https://localhost:8443/v1.0/me")
+
+LOGGING = {
+    "version": 1,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"msal_django": {"handlers": ["console"], "level": "INFO"}},
+}

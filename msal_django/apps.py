@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import AppConfig
+from django.core import checks
+
+
+class MsalDjangoConfig(AppConfig):
+    name = "msal_django"
+    verbose_name = "MSAL sign-in and token caches"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_out
+        from django.core.signals import setting_changed
+
+        from . import client
+        from .checks import check_settings
+        from .logout import on_user_logged_out
+
+        checks.register(check_settings)
+        user_logged_out.connect(on_user_logged_out, dispatch_uid="msal_django.logout")
+
+        def on_setting_changed(setting: str, **kwargs: Any) -> None:
+            if setting in ("MSAL_DJANGO", "SECRET_KEY", "SECRET_KEY_FALLBACKS"):
+                client.reset()
+
+        setting_changed.connect(on_setting_changed, weak=False, dispatch_uid="msal_django.conf")

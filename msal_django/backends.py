@@ -1,0 +1,128 @@
+"""``MsalBackend``: maps ID-token claims to a Django user.
+
+Users are matched on the provider's immutable identifiers (``oid`` within ``tid`` on
+Entra ID, ``sub`` within ``iss`` elsewhere), never on an email or a username, which
+can change hands. Override the small methods below to change any step.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, cast
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import BaseBackend
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+
+from .conf import msal_settings
+from .models import UserIdentity
+
+logger = logging.getLogger("msal_django")
+
+Claims = dict[str, Any]
+
+
+class MsalBackend(BaseBackend):
+    """Authenticates with ``authenticate(request, msal_claims=...)`` from the callback view."""
+
+    def authenticate(  # type: ignore[override]
+        self, request: HttpRequest | None, msal_claims: Claims | None = None, **kwargs: Any
+    ) -> AbstractBaseUser | None:
+        if msal_claims is None or not self.verify_claims(msal_claims):
+            return None
+        issuer, subject = self.identity_key(msal_claims)
+        identity = (
+            UserIdentity.objects.select_related("user")
+            .filter(issuer=issuer, subject=subject)
+            .first()
+        )
+        if identity is not None:
+            user: AbstractBaseUser = identity.user
+            if msal_settings.UPDATE_USERS:
+                self.update_user(user, msal_claims)
+            identity.save(update_fields=["last_login_at"])
+        elif msal_settings.CREATE_USERS:
+            user = self._create(issuer, subject, msal_claims)
+        else:
+            logger.info("Sign-in refused: no user for %s and CREATE_USERS is off.", subject)
+            return None
+        return user if self.user_can_authenticate(user) else None
+
+    def get_user(self, user_id: Any) -> AbstractBaseUser | None:  # type: ignore[override]
+        user_model = get_user_model()
+        try:
+            user = user_model._default_manager.get(pk=user_id)
+        except user_model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
+    # Hooks to override.
+
+    def verify_claims(self, claims: Claims) -> bool:
+        """Whether these claims may sign in at all (by default: they identify someone)."""
+        return bool(claims.get("oid") or claims.get("sub"))
+
+    def identity_key(self, claims: Claims) -> tuple[str, str]:
+        """The immutable (issuer, subject) pair that identifies the person."""
+        if claims.get("oid") and claims.get("tid"):
+            return str(claims["tid"]), str(claims["oid"])
+        return str(claims.get("iss", "")), str(claims["sub"])
+
+    def get_username(self, claims: Claims) -> str:
+        """A username for a new user: ``preferred_username``, made unique if taken."""
+        user_model = get_user_model()
+        field = user_model.USERNAME_FIELD
+        max_length = getattr(user_model._meta.get_field(field), "max_length", None) or 150
+        base = str(claims.get("preferred_username") or claims.get("email") or "")[:max_length]
+        if not base:
+            base = self.identity_key(claims)[1][:max_length]
+        candidate, n = base, 1
+        while user_model._default_manager.filter(**{field: candidate}).exists():
+            n += 1
+            suffix = f"-{n}"
+            candidate = base[: max_length - len(suffix)] + suffix
+        return candidate
+
+    def create_user(self, claims: Claims) -> AbstractBaseUser:
+        user_model = get_user_model()
+        user = user_model(**{user_model.USERNAME_FIELD: self.get_username(claims)})
+        user.set_unusable_password()
+        self.update_user(user, claims, save=False)
+        user.save()
+        return user
+
+    def update_user(self, user: AbstractBaseUser, claims: Claims, save: bool = True) -> None:
+        """Copy name and email from the claims onto the user, if the model has the fields."""
+        values = {"email": str(claims.get("email") or "")}
+        name = str(claims.get("name") or "")
+        given, _, family = name.partition(" ")
+        values["first_name"] = str(claims.get("given_name") or given)
+        values["last_name"] = str(claims.get("family_name") or family)
+        changed = []
+        for field, value in values.items():
+            if not hasattr(user, field):
+                continue
+            max_length = getattr(user._meta.get_field(field), "max_length", None) or len(value)
+            value = value[:max_length]
+            if getattr(user, field) != value:
+                setattr(user, field, value)
+                changed.append(field)
+        if save and changed:
+            user.save(update_fields=changed)
+
+    def user_can_authenticate(self, user: AbstractBaseUser) -> bool:
+        return getattr(user, "is_active", True) is not False
+
+    def _create(self, issuer: str, subject: str, claims: Claims) -> AbstractBaseUser:
+        try:
+            with transaction.atomic():
+                user = self.create_user(claims)
+                UserIdentity.objects.create(user=cast(Any, user), issuer=issuer, subject=subject)
+        except IntegrityError:
+            # The same person's first sign-in raced in another tab; use theirs.
+            return (
+                UserIdentity.objects.select_related("user").get(issuer=issuer, subject=subject).user
+            )
+        return user

@@ -1,0 +1,232 @@
+"""System checks: every missing or wrong setting is reported by ``manage.py check``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning
+from django.utils.module_loading import import_string
+
+from .conf import DEFAULTS, TOKEN_CACHES
+
+BACKEND = "msal_django.backends.MsalBackend"
+# MSAL adds these itself and refuses them in the scopes it is given.
+RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
+
+
+def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    config = getattr(settings, "MSAL_DJANGO", None)
+    if not isinstance(config, dict):
+        return [
+            Error(
+                "settings.MSAL_DJANGO is missing or not a dict.",
+                hint='Add MSAL_DJANGO = {"CLIENT_ID": ..., "CLIENT_CREDENTIAL": ..., '
+                '"AUTHORITY": ...} to your settings (see README.md).',
+                id="msal_django.E001",
+            )
+        ]
+    merged = {**DEFAULTS, **config}
+    return [
+        *_check_unknown_keys(config),
+        *_check_client(merged),
+        *_check_authority(merged),
+        *_check_scopes(merged),
+        *_check_store(merged),
+        *_check_keys(merged),
+        *_check_http_client(merged),
+        *_check_urls(merged),
+        *_check_django_setup(),
+    ]
+
+
+def _check_unknown_keys(config: dict[str, Any]) -> list[CheckMessage]:
+    unknown = sorted(set(config) - set(DEFAULTS))
+    if not unknown:
+        return []
+    return [
+        Warning(
+            f"MSAL_DJANGO has unknown keys: {', '.join(unknown)}.",
+            hint=f"Known keys: {', '.join(sorted(DEFAULTS))}. A typo?",
+            id="msal_django.W001",
+        )
+    ]
+
+
+def _check_client(config: dict[str, Any]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    if not isinstance(config["CLIENT_ID"], str) or not config["CLIENT_ID"]:
+        errors.append(
+            Error(
+                'MSAL_DJANGO["CLIENT_ID"] is missing.',
+                hint="Set it to the Application (client) ID of your app registration.",
+                id="msal_django.E002",
+            )
+        )
+    credential = config["CLIENT_CREDENTIAL"]
+    if not (isinstance(credential, str) and credential) and not isinstance(credential, dict):
+        errors.append(
+            Error(
+                'MSAL_DJANGO["CLIENT_CREDENTIAL"] is missing or not a string or dict.',
+                hint="Set it to a client secret, or to MSAL's certificate dict "
+                '({"private_key": ..., "thumbprint": ...}); read it from the environment.',
+                id="msal_django.E003",
+            )
+        )
+    return errors
+
+
+def _check_authority(config: dict[str, Any]) -> list[CheckMessage]:
+    authority, oidc = config["AUTHORITY"], config["OIDC_AUTHORITY"]
+    if bool(authority) == bool(oidc):
+        return [
+            Error(
+                'Set exactly one of MSAL_DJANGO["AUTHORITY"] and MSAL_DJANGO["OIDC_AUTHORITY"].',
+                hint="AUTHORITY for Entra ID (https://login.microsoftonline.com/<tenant-id>), "
+                "OIDC_AUTHORITY for any other OpenID Connect issuer.",
+                id="msal_django.E004",
+            )
+        ]
+    name = "AUTHORITY" if authority else "OIDC_AUTHORITY"
+    value = authority or oidc
+    parsed = urlparse(value) if isinstance(value, str) else None
+    if parsed is None or parsed.scheme != "https" or not parsed.netloc:
+        return [
+            Error(
+                f'MSAL_DJANGO["{name}"] must be an https URL, not {value!r}.',
+                hint="MSAL only talks to https authorities, e.g. "
+                "https://login.microsoftonline.com/<tenant-id>.",
+                id="msal_django.E005",
+            )
+        ]
+    return []
+
+
+def _check_scopes(config: dict[str, Any]) -> list[CheckMessage]:
+    scopes = config["SCOPES"]
+    if not isinstance(scopes, list | tuple) or not all(isinstance(s, str) for s in scopes):
+        return [
+            Error(
+                'MSAL_DJANGO["SCOPES"] must be a list of strings.',
+                hint='For example ["User.Read"].',
+                id="msal_django.E006",
+            )
+        ]
+    reserved = sorted(RESERVED_SCOPES.intersection(scopes))
+    if reserved:
+        return [
+            Error(
+                f'MSAL_DJANGO["SCOPES"] contains {", ".join(reserved)}.',
+                hint="MSAL adds openid, profile and offline_access itself and refuses them; "
+                "remove them.",
+                id="msal_django.E007",
+            )
+        ]
+    return []
+
+
+def _check_store(config: dict[str, Any]) -> list[CheckMessage]:
+    if config["TOKEN_CACHE"] not in TOKEN_CACHES:
+        return [
+            Error(
+                f'MSAL_DJANGO["TOKEN_CACHE"] is {config["TOKEN_CACHE"]!r}.',
+                hint=f"Use one of: {', '.join(repr(c) for c in TOKEN_CACHES)}.",
+                id="msal_django.E008",
+            )
+        ]
+    return []
+
+
+def _check_keys(config: dict[str, Any]) -> list[CheckMessage]:
+    keys = config["ENCRYPTION_KEYS"]
+    if keys is None:
+        return []
+    if (
+        not isinstance(keys, list | tuple)
+        or not keys
+        or not all(isinstance(k, str | bytes) and len(k) >= 32 for k in keys)
+    ):
+        return [
+            Error(
+                'MSAL_DJANGO["ENCRYPTION_KEYS"] must be a non-empty list of secrets of at '
+                "least 32 characters, newest first.",
+                hint="Leave it unset to derive the keys from SECRET_KEY and SECRET_KEY_FALLBACKS.",
+                id="msal_django.E009",
+            )
+        ]
+    return []
+
+
+def _check_http_client(config: dict[str, Any]) -> list[CheckMessage]:
+    path = config["HTTP_CLIENT"]
+    if not path:
+        return []
+    try:
+        factory = import_string(path) if isinstance(path, str) else None
+    except ImportError as exc:
+        factory, reason = None, str(exc)
+    else:
+        reason = "it is not callable"
+    if not callable(factory):
+        return [
+            Error(
+                f'MSAL_DJANGO["HTTP_CLIENT"] {path!r} cannot be used: {reason}.',
+                hint="Give the dotted path of a callable that returns a requests.Session-like "
+                "object, e.g. 'myproject.http.msal_session'.",
+                id="msal_django.E010",
+            )
+        ]
+    return []
+
+
+def _check_urls(config: dict[str, Any]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for name in ("REDIRECT_URI", "POST_LOGOUT_REDIRECT_URI"):
+        value = config[name]
+        if value and not (isinstance(value, str) and urlparse(value).scheme in ("http", "https")):
+            errors.append(
+                Error(
+                    f'MSAL_DJANGO["{name}"] must be an absolute http(s) URL.',
+                    hint="Leave it unset to build it from the request.",
+                    id="msal_django.E011",
+                )
+            )
+    return errors
+
+
+def _check_django_setup() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for app, what in (("django.contrib.sessions", "sessions"), ("django.contrib.auth", "auth")):
+        if not apps.is_installed(app):
+            errors.append(
+                Error(
+                    f"msal_django needs {app} in INSTALLED_APPS.",
+                    hint=f"Add {app!r}: sign-in state and the signed-in user live in {what}.",
+                    id="msal_django.E012",
+                )
+            )
+    if BACKEND not in settings.AUTHENTICATION_BACKENDS:
+        errors.append(
+            Error(
+                f"{BACKEND} is not in AUTHENTICATION_BACKENDS.",
+                hint=f'Add "{BACKEND}" to AUTHENTICATION_BACKENDS so users can sign in.',
+                id="msal_django.E013",
+            )
+        )
+    middleware = list(getattr(settings, "MIDDLEWARE", []))
+    for needed in (
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+    ):
+        if needed not in middleware:
+            errors.append(
+                Error(
+                    f"{needed} is not in MIDDLEWARE.",
+                    hint="msal_django reads the signed-in user and their session.",
+                    id="msal_django.E014",
+                )
+            )
+    return errors

@@ -1,0 +1,97 @@
+"""Builds MSAL's ConfidentialClientApplication, once per thread, not once per request.
+
+Constructing an application costs several times a whole cache hit, so each thread
+keeps one, with one ``SerializableTokenCache`` whose contents are swapped per call
+(``deserialize`` replaces them wholesale). The HTTP cache of discovery documents is
+shared by all threads. A settings change (``setting_changed``) discards them all.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import msal
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from .conf import msal_settings
+from .exceptions import ProviderError
+
+_local = threading.local()
+_generation = 0
+_http_cache: dict[Any, Any] = {}
+_discovery: dict[str, dict[str, Any]] = {}
+
+
+def reset() -> None:
+    """Forget every application and cached discovery document (settings changed)."""
+    global _generation
+    _generation += 1
+    _http_cache.clear()
+    _discovery.clear()
+
+
+def get_app() -> msal.ConfidentialClientApplication:
+    """This thread's application, built on first use (this may fetch discovery)."""
+    app = getattr(_local, "app", None)
+    if app is None or _local.generation != _generation:
+        app = _build_app()
+        _local.app, _local.generation = app, _generation
+    return app
+
+
+def http_client() -> Any:
+    path = msal_settings.HTTP_CLIENT
+    if not path:
+        return None
+    try:
+        factory = import_string(path)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"MSAL_DJANGO['HTTP_CLIENT'] {path!r}: {exc}") from exc
+    return factory()
+
+
+def _build_app() -> msal.ConfidentialClientApplication:
+    kwargs: dict[str, Any] = {
+        "client_credential": msal_settings.CLIENT_CREDENTIAL,
+        "token_cache": msal.SerializableTokenCache(),
+        "http_client": http_client(),
+        "http_cache": _http_cache,
+    }
+    if msal_settings.OIDC_AUTHORITY:
+        kwargs["oidc_authority"] = msal_settings.OIDC_AUTHORITY
+    else:
+        kwargs["authority"] = msal_settings.AUTHORITY
+        kwargs["instance_discovery"] = msal_settings.INSTANCE_DISCOVERY
+    try:
+        return msal.ConfidentialClientApplication(msal_settings.CLIENT_ID, **kwargs)
+    except ValueError as exc:
+        # MSAL raises ValueError when discovery fails: the provider is down or misnamed.
+        raise ProviderError(
+            f"Could not load the identity provider's configuration: {exc}", transient=True
+        ) from exc
+    except OSError as exc:  # requests' ConnectionError and timeouts are OSErrors
+        raise ProviderError(
+            f"Could not reach the identity provider: {type(exc).__name__}", transient=True
+        ) from exc
+
+
+def discovery_document() -> dict[str, Any]:
+    """The provider's OpenID configuration (for ``end_session_endpoint`` and ``issuer``)."""
+    if msal_settings.OIDC_AUTHORITY:
+        url = msal_settings.OIDC_AUTHORITY.rstrip("/") + "/.well-known/openid-configuration"
+    else:
+        url = str(msal_settings.AUTHORITY).rstrip("/") + "/v2.0/.well-known/openid-configuration"
+    document = _discovery.get(url)
+    if document is None:
+        try:
+            response = get_app().http_client.get(url, timeout=10)
+            response.raise_for_status()
+            document = dict(response.json())
+        except (OSError, ValueError) as exc:
+            raise ProviderError(
+                f"Could not load {url}: {type(exc).__name__}", transient=True
+            ) from exc
+        _discovery[url] = document
+    return document

@@ -1,0 +1,116 @@
+"""The ``MSAL_DJANGO`` settings dict, with its defaults, read in one place.
+
+Every property reads ``django.conf.settings`` afresh, so ``override_settings`` and
+pytest-django's ``settings`` fixture just work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    "CLIENT_ID": None,
+    "CLIENT_CREDENTIAL": None,
+    "AUTHORITY": None,
+    "OIDC_AUTHORITY": None,
+    "INSTANCE_DISCOVERY": True,
+    "SCOPES": [],
+    "TOKEN_CACHE": "database",
+    "REDIS_CACHE_ALIAS": "default",
+    "ENCRYPTION_KEYS": None,
+    "HTTP_CLIENT": None,
+    "REDIRECT_URI": None,
+    "POST_LOGOUT_REDIRECT_URI": None,
+    "PROVIDER_LOGOUT": True,
+    "CREATE_USERS": True,
+    "UPDATE_USERS": True,
+    "MAX_PENDING_SIGN_INS": 5,
+}
+
+TOKEN_CACHES = ("database", "redis")
+
+
+class Settings:
+    """Typed access to ``settings.MSAL_DJANGO`` (see README.md for each key)."""
+
+    def _get(self, name: str) -> Any:
+        configured = getattr(settings, "MSAL_DJANGO", None)
+        if isinstance(configured, dict) and name in configured:
+            return configured[name]
+        return DEFAULTS[name]
+
+    @property
+    def CLIENT_ID(self) -> str:
+        return str(self._get("CLIENT_ID") or "")
+
+    @property
+    def CLIENT_CREDENTIAL(self) -> str | dict[str, Any] | None:
+        credential: str | dict[str, Any] | None = self._get("CLIENT_CREDENTIAL")
+        return credential
+
+    @property
+    def AUTHORITY(self) -> str | None:
+        return self._get("AUTHORITY") or None
+
+    @property
+    def OIDC_AUTHORITY(self) -> str | None:
+        return self._get("OIDC_AUTHORITY") or None
+
+    @property
+    def INSTANCE_DISCOVERY(self) -> bool:
+        return bool(self._get("INSTANCE_DISCOVERY"))
+
+    @property
+    def SCOPES(self) -> list[str]:
+        return list(self._get("SCOPES") or [])
+
+    @property
+    def TOKEN_CACHE(self) -> str:
+        return str(self._get("TOKEN_CACHE"))
+
+    @property
+    def REDIS_CACHE_ALIAS(self) -> str:
+        return str(self._get("REDIS_CACHE_ALIAS"))
+
+    @property
+    def ENCRYPTION_KEYS(self) -> tuple[str | bytes, ...]:
+        keys = self._get("ENCRYPTION_KEYS")
+        if keys:
+            return tuple(keys)
+        # Derived from Django's own keys, so rotating SECRET_KEY (old one moved to
+        # SECRET_KEY_FALLBACKS) rotates the token encryption keys without sign-outs.
+        fallbacks = getattr(settings, "SECRET_KEY_FALLBACKS", [])
+        return (settings.SECRET_KEY, *fallbacks)
+
+    @property
+    def HTTP_CLIENT(self) -> str | None:
+        return self._get("HTTP_CLIENT") or None
+
+    @property
+    def REDIRECT_URI(self) -> str | None:
+        return self._get("REDIRECT_URI") or None
+
+    @property
+    def POST_LOGOUT_REDIRECT_URI(self) -> str | None:
+        return self._get("POST_LOGOUT_REDIRECT_URI") or None
+
+    @property
+    def PROVIDER_LOGOUT(self) -> bool:
+        return bool(self._get("PROVIDER_LOGOUT"))
+
+    @property
+    def CREATE_USERS(self) -> bool:
+        return bool(self._get("CREATE_USERS"))
+
+    @property
+    def UPDATE_USERS(self) -> bool:
+        return bool(self._get("UPDATE_USERS"))
+
+    @property
+    def MAX_PENDING_SIGN_INS(self) -> int:
+        return int(self._get("MAX_PENDING_SIGN_INS"))
+
+
+msal_settings = Settings()

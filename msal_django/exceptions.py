@@ -1,0 +1,49 @@
+"""Errors users can catch; the middleware and views turn them into clear pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class MsalDjangoError(Exception):
+    """Base class of every error msal_django raises on purpose."""
+
+
+class InteractionRequired(MsalDjangoError):
+    """The user must sign in again, or consent to ``scopes``, before a token can be had.
+
+    ``InteractionRequiredMiddleware`` turns it into a redirect to the ``login`` view that
+    asks for ``scopes`` and brings the user back to the page.
+    """
+
+    def __init__(
+        self,
+        scopes: Iterable[str] = (),
+        *,
+        error: str | None = None,
+        claims_challenge: str | None = None,
+    ) -> None:
+        self.scopes = list(scopes)
+        self.error = error
+        self.claims_challenge = claims_challenge
+        reason = f" ({error})" if error else ""
+        super().__init__(
+            f"Sign-in or consent needed for scopes {self.scopes}{reason}: "
+            "redirect the user to the msal_django:login view."
+        )
+
+
+class ProviderError(MsalDjangoError):
+    """The identity provider could not be reached or gave an error no sign-in can fix.
+
+    ``transient`` is true for outages (network errors, 5xx, throttling): retry later.
+    """
+
+    def __init__(self, message: str, *, error: str | None = None, transient: bool) -> None:
+        self.error = error
+        self.transient = transient
+        super().__init__(message)
+
+
+class StoreUnavailable(MsalDjangoError):
+    """The token store (database or Redis) did not answer; retry later."""

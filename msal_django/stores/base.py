@@ -1,0 +1,99 @@
+"""The interface every token store implements, and what they share (encryption).
+
+A store keeps one *partition* per MSAL account (its ``home_account_id``): MSAL's
+serialized token cache for that account alone, encrypted. Writes after a refresh are
+compare-and-set on a version that never repeats, so a request that loaded the
+partition earlier can neither overwrite newer tokens nor write back a removed one.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .. import crypto
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+logger = logging.getLogger("msal_django.stores")
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """One account's token cache as loaded: ``state`` is MSAL's serialized cache."""
+
+    home_account_id: str
+    state: str | None
+    version: str | None  # None: nothing is stored for this account
+
+    @property
+    def exists(self) -> bool:
+        return self.version is not None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    """What sign-in tells a store about an account besides its tokens (never a secret)."""
+
+    username: str = ""
+    tenant_id: str = ""
+
+
+def new_version() -> str:
+    # Random, so a partition removed and created again never reuses an old version.
+    return uuid.uuid4().hex
+
+
+class TokenStore(ABC):
+    """Where partitions live. Implementations: ``DatabaseStore``, ``RedisStore``."""
+
+    name: str = ""
+
+    @abstractmethod
+    def load(self, home_account_id: str, user_id: Any = None) -> Partition:
+        """The account's partition (``state`` None if absent or unreadable).
+
+        With ``user_id``, a partition linked to another user reads as absent.
+        """
+
+    @abstractmethod
+    def save(self, partition: Partition, state: str) -> bool:
+        """Compare-and-set: write ``state`` if the partition is still at the loaded version.
+
+        Returns False, writing nothing, if it was changed or removed since.
+        """
+
+    @abstractmethod
+    def replace(
+        self, home_account_id: str, state: str, user: AbstractBaseUser | None, info: AccountInfo
+    ) -> None:
+        """Write unconditionally (an interactive sign-in's tokens are the newest)."""
+
+    @abstractmethod
+    def remove(self, home_account_id: str) -> bool:
+        """Remove the partition; True if there was one."""
+
+    @abstractmethod
+    def accounts_of(self, user: AbstractBaseUser) -> list[str]:
+        """The ``home_account_id`` of every partition linked to ``user``."""
+
+    # Shared by the implementations: encryption at rest.
+
+    def seal(self, state: str) -> bytes:
+        return crypto.encrypt(state)
+
+    def unseal(self, home_account_id: str, data: bytes) -> str | None:
+        """Decrypt, or None (with a warning that shows no content) if that is impossible."""
+        try:
+            return crypto.decrypt(data)
+        except (crypto.InvalidToken, UnicodeDecodeError, TypeError):
+            logger.warning(
+                "The token cache of account %s could not be decrypted (tampered with, "
+                "or written with a key no longer configured); treating it as empty.",
+                home_account_id,
+            )
+            return None

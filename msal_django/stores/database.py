@@ -1,0 +1,87 @@
+"""The database store: one ``CachedAccount`` row per account, on the project's database."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from django.db import DatabaseError, connections, router, transaction
+from django.utils import timezone
+
+from ..exceptions import StoreUnavailable
+from ..models import CachedAccount
+from .base import AccountInfo, Partition, TokenStore, new_version
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+class DatabaseStore(TokenStore):
+    name = "database"
+
+    def __init__(self) -> None:
+        self._select_sql: dict[str, str] = {}
+
+    def _select(self, alias: str, by_user: bool) -> str:
+        # One indexed row read on the hot path, without the ORM's per-query compile cost.
+        key = f"{alias}:{by_user}"
+        sql = self._select_sql.get(key)
+        if sql is None:
+            quote = connections[alias].ops.quote_name
+            # Only quoted identifiers from the model are interpolated; values are parameters.
+            table = quote(CachedAccount._meta.db_table)
+            sql = f"SELECT {quote('data')}, {quote('version')} FROM {table} "  # noqa: S608
+            sql += f"WHERE {quote('home_account_id')} = %s"
+            if by_user:
+                sql += f" AND {quote('user_id')} = %s"
+            self._select_sql[key] = sql
+        return sql
+
+    def load(self, home_account_id: str, user_id: Any = None) -> Partition:
+        alias = router.db_for_read(CachedAccount)
+        params: tuple[Any, ...] = (home_account_id,)
+        if user_id is not None:
+            params += (user_id,)
+        try:
+            with connections[alias].cursor() as cursor:
+                cursor.execute(self._select(alias, user_id is not None), params)
+                row = cursor.fetchone()
+        except DatabaseError as exc:
+            raise StoreUnavailable(f"The token store database is unavailable: {exc}") from exc
+        if row is None:
+            return Partition(home_account_id, None, None)
+        return Partition(home_account_id, self.unseal(home_account_id, bytes(row[0])), row[1])
+
+    def save(self, partition: Partition, state: str) -> bool:
+        if partition.version is None:
+            return False
+        updated = CachedAccount.objects.filter(
+            home_account_id=partition.home_account_id, version=partition.version
+        ).update(data=self.seal(state), version=new_version(), updated_at=timezone.now())
+        return updated == 1
+
+    def replace(
+        self, home_account_id: str, state: str, user: AbstractBaseUser | None, info: AccountInfo
+    ) -> None:
+        CachedAccount.objects.update_or_create(
+            home_account_id=home_account_id,
+            defaults={
+                "user": cast(Any, user),
+                "data": self.seal(state),
+                "version": new_version(),
+                "username": info.username[:255],
+                "tenant_id": info.tenant_id[:64],
+            },
+        )
+
+    def remove(self, home_account_id: str) -> bool:
+        with transaction.atomic(using=router.db_for_write(CachedAccount)):
+            deleted, _ = CachedAccount.objects.filter(home_account_id=home_account_id).delete()
+        return deleted > 0
+
+    def accounts_of(self, user: AbstractBaseUser) -> list[str]:
+        return list(
+            CachedAccount.objects.filter(user_id=user.pk).values_list("home_account_id", flat=True)
+        )
+
+
+database_store = DatabaseStore()

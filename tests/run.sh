@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs msal-django with its test dependencies into a virtualenv and runs the whole
+# test suite: on SQLite, then on PostgreSQL (127.0.0.1:5432, user postgres, database
+# test) when it answers. Extra arguments go to pytest.
+#   DJANGO_VERSION=4.2 bash tests/run.sh     # another supported Django
+#   REQUIRE_POSTGRES=1 bash tests/run.sh     # fail instead of skipping PostgreSQL
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+django="${DJANGO_VERSION:-5.2}"
+venv="${VENV:-.venv-django$django}"
+if [ ! -x "$venv/bin/python" ]; then
+  "${PYTHON:-python3}" -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --upgrade pip
+"$venv/bin/python" -m pip install --quiet -e ".[dev]" "Django~=$django.0"
+
+postgres_up() {
+  "$venv/bin/python" - <<'PY' 2>/dev/null
+import psycopg
+psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3).close()
+PY
+}
+
+echo "== Django $django, SQLite"
+MSAL_DJANGO_TEST_DB=sqlite "$venv/bin/python" -m pytest "$@"
+if postgres_up; then
+  echo "== Django $django, PostgreSQL"
+  MSAL_DJANGO_TEST_DB=postgres "$venv/bin/python" -m pytest "$@"
+elif [ -n "${REQUIRE_POSTGRES:-}" ]; then
+  echo "PostgreSQL does not answer on 127.0.0.1:5432" >&2
+  exit 1
+else
+  echo "== PostgreSQL does not answer on 127.0.0.1:5432: skipped its run"
+fi

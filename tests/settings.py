@@ -1,0 +1,95 @@
+"""Settings for the test suite. ``MSAL_DJANGO_TEST_DB=postgres`` runs it on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent
+SECRET_KEY = "tests-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+USE_TZ = True
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "msal_django",
+]
+AUTHENTICATION_BACKENDS = [
+    "msal_django.backends.MsalBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "msal_django.middleware.InteractionRequiredMiddleware",
+]
+ROOT_URLCONF = "tests.urls"
+LOGIN_URL = "msal_django:login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+if os.environ.get("MSAL_DJANGO_TEST_DB", "sqlite") == "postgres":
+    DATABASES: dict[str, dict[str, Any]] = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+            "PORT": os.environ.get("PGPORT", "5432"),
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "NAME": os.environ.get("PGDATABASE", "test"),
+        }
+    }
+else:
+    # A file, not :memory:, so the threads of the race tests share one database.
+    _db = os.path.join(tempfile.gettempdir(), f"msal_django_tests_{os.getpid()}.sqlite3")
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": _db,
+            "TEST": {"NAME": _db},
+            "OPTIONS": {"timeout": 20},
+        }
+    }
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Completed per test by the msal_config fixture (tests/conftest.py) with the local provider.
+MSAL_DJANGO = {
+    "CLIENT_ID": "msal-django-tests",
+    "CLIENT_CREDENTIAL": "tests-client-secret-0123456789",
+    "AUTHORITY": "https://localhost:9/00000000-0000-0000-0000-000000000000",
+    "INSTANCE_DISCOVERY": False,
+    "HTTP_CLIENT": "msal_django.testing.http_client",
+    "SCOPES": ["User.Read"],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "loggers": {"msal_django": {"level": "DEBUG"}, "msal": {"level": "DEBUG"}},
+}

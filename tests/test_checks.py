@@ -1,0 +1,77 @@
+"""System checks: each wrong setting has an id and a hint, and `manage.py check` runs them."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from msal_django.checks import check_settings
+
+
+def ids(settings_override=None):
+    return [message.id for message in check_settings()]
+
+
+def with_config(settings, **changes):
+    config = {**settings.MSAL_DJANGO, **changes}
+    for key, value in list(config.items()):
+        if value is ...:
+            del config[key]
+    settings.MSAL_DJANGO = config
+
+
+def test_valid_configuration_has_no_messages():
+    assert check_settings() == []
+
+
+def test_missing_settings_dict(settings):
+    del settings.MSAL_DJANGO
+    assert ids() == ["msal_django.E001"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"CLIENT_ID": ...}, "msal_django.E002"),
+        ({"CLIENT_ID": ""}, "msal_django.E002"),
+        ({"CLIENT_CREDENTIAL": ...}, "msal_django.E003"),
+        ({"CLIENT_CREDENTIAL": 42}, "msal_django.E003"),
+        ({"AUTHORITY": ...}, "msal_django.E004"),
+        ({"OIDC_AUTHORITY": "https://issuer.example"}, "msal_django.E004"),
+        ({"AUTHORITY": "http://login.example/tenant"}, "msal_django.E005"),
+        ({"AUTHORITY": "login.microsoftonline.com/tenant"}, "msal_django.E005"),
+        ({"SCOPES": "User.Read"}, "msal_django.E006"),
+        ({"SCOPES": ["openid", "User.Read"]}, "msal_django.E007"),
+        ({"TOKEN_CACHE": "memcached"}, "msal_django.E008"),
+        ({"ENCRYPTION_KEYS": []}, "msal_django.E009"),
+        ({"ENCRYPTION_KEYS": ["short"]}, "msal_django.E009"),
+        ({"HTTP_CLIENT": "no.such.module.factory"}, "msal_django.E010"),
+        ({"HTTP_CLIENT": "msal_django.conf.DEFAULTS"}, "msal_django.E010"),
+        ({"REDIRECT_URI": "/auth/callback/"}, "msal_django.E011"),
+        ({"CLIENT_SECRET": "typo"}, "msal_django.W001"),
+    ],
+)
+def test_each_wrong_setting_is_reported(settings, changes, expected):
+    with_config(settings, **changes)
+    messages = check_settings()
+    assert [m.id for m in messages] == [expected]
+    assert messages[0].hint
+
+
+def test_oidc_authority_alone_is_valid(settings):
+    with_config(settings, AUTHORITY=..., OIDC_AUTHORITY="https://issuer.example/tenant")
+    assert check_settings() == []
+
+
+def test_missing_apps_middleware_and_backend(settings):
+    settings.INSTALLED_APPS = [a for a in settings.INSTALLED_APPS if a != "django.contrib.sessions"]
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "AuthenticationMiddleware" not in m]
+    assert sorted(ids()) == ["msal_django.E012", "msal_django.E013", "msal_django.E014"]
+
+
+def test_manage_py_check_runs_them(settings):
+    with_config(settings, TOKEN_CACHE="memcached")
+    with pytest.raises(SystemCheckError, match=r"msal_django\.E008"):
+        call_command("check")

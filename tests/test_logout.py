@@ -1,0 +1,142 @@
+"""Logout removes the account and every token, whatever path calls auth.logout()."""
+
+from __future__ import annotations
+
+import threading
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+import msal_django
+from msal_django import tokens
+from msal_django.models import CachedAccount
+from msal_django.signals import account_removed
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def removed():
+    calls = []
+
+    def receiver(sender, **kwargs):
+        calls.append(kwargs)
+
+    account_removed.connect(receiver)
+    yield calls
+    account_removed.disconnect(receiver)
+
+
+def test_logout_get_shows_a_confirmation_page(alice_client):
+    response = alice_client.get("/auth/logout/")
+    assert response.status_code == 200
+    assert b'<form method="post"' in response.content
+    assert CachedAccount.objects.exists()
+
+
+def test_logout_requires_csrf(alice_client):
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.cookies = alice_client.cookies
+    assert csrf_client.post("/auth/logout/").status_code == 403
+    assert CachedAccount.objects.exists()
+
+
+def test_full_journey_sign_in_token_refresh_logout(idp, sign_in, removed):
+    idp.access_token_lifetime = 1
+    client = Client()
+    sign_in(client, "alice")
+    assert client.get("/token/").status_code == 200
+    time.sleep(1.5)
+    assert client.get("/token/").status_code == 200
+    assert idp.count("token", grant_type="refresh_token") == 1
+    home_account_id = CachedAccount.objects.get().home_account_id
+
+    response = client.post("/auth/logout/")
+    assert response.status_code == 302
+    end_session = urlsplit(response["Location"])
+    assert response["Location"].startswith(idp.authority)
+    assert end_session.path.endswith("/oauth2/v2.0/logout")
+    assert parse_qs(end_session.query)["post_logout_redirect_uri"] == ["http://testserver/"]
+
+    assert not CachedAccount.objects.exists()
+    assert [(r["home_account_id"], r["reason"]) for r in removed] == [(home_account_id, "logout")]
+    assert removed[0]["user"] == get_user_model().objects.get()
+    user = get_user_model().objects.get()
+    with pytest.raises(msal_django.InteractionRequired):
+        tokens.acquire(home_account_id, ["User.Read"], user=user)
+    assert client.get("/token/").status_code == 302
+
+
+def test_admin_logout_removes_tokens_too(alice_client):
+    assert alice_client.post("/admin/logout/").status_code in (200, 302)
+    assert not CachedAccount.objects.exists()
+
+
+def test_signal_receiver_that_raises_does_not_block_removal(alice_client, caplog):
+    def broken(sender, **kwargs):
+        raise RuntimeError("receiver bug")
+
+    account_removed.connect(broken)
+    try:
+        alice_client.post("/auth/logout/")
+    finally:
+        account_removed.disconnect(broken)
+    assert not CachedAccount.objects.exists()
+    assert "raised RuntimeError" in caplog.text
+
+
+def test_logout_of_one_user_leaves_the_other(sign_in):
+    alice, bob = Client(), Client()
+    sign_in(alice, "alice")
+    sign_in(bob, "bob")
+    alice.post("/auth/logout/")
+    assert list(CachedAccount.objects.values_list("username", flat=True)) == [
+        CachedAccount.objects.get().username
+    ]
+    assert bob.get("/token/").status_code == 200
+
+
+def _refresh_until(stop, home_account_id, user, logged_out_at, late_tokens):
+    from django.db import connection
+
+    try:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                tokens.acquire(home_account_id, ["User.Read"], user=user)
+            except msal_django.InteractionRequired:
+                continue
+            if logged_out_at and started > logged_out_at[0]:
+                late_tokens.append(started)
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_logout_racing_refreshes_never_leaves_a_token(idp, sign_in):
+    """Threads refresh the same account while it logs out: no token after logout returns."""
+    idp.access_token_lifetime = 60  # MSAL refreshes tokens this short-lived on every call
+    for _round in range(6):
+        client = Client()
+        sign_in(client, "alice")
+        account = CachedAccount.objects.get()
+        logged_out_at: list[float] = []
+        late_tokens: list[float] = []
+        stop = threading.Event()
+        args = (stop, account.home_account_id, account.user, logged_out_at, late_tokens)
+        threads = [threading.Thread(target=_refresh_until, args=args) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        assert client.post("/auth/logout/").status_code == 302
+        logged_out_at.append(time.monotonic())
+        time.sleep(0.3)
+        stop.set()
+        for t in threads:
+            t.join()
+        assert late_tokens == []
+        assert not CachedAccount.objects.exists()
+        assert idp.count("token", grant_type="refresh_token") > 0

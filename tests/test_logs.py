@@ -1,0 +1,42 @@
+"""No token, code, secret or cookie value appears in any log record."""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.test import Client
+
+from msal_django.models import CachedAccount
+from msal_django.stores import get_store
+
+from .conftest import CLIENT_SECRET
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_whole_journey_logs_no_secret(idp, caplog):
+    caplog.set_level(logging.DEBUG)
+    idp.access_token_lifetime = 60  # so get_token refreshes, logging that path too
+    client = Client()
+    start = client.get("/auth/login/")
+    callback = urlsplit(idp.sign_in(start["Location"], "alice"))
+    query = parse_qs(callback.query)
+    assert client.get(callback.path, {k: v[0] for k, v in query.items()}).status_code == 302
+    secrets = {CLIENT_SECRET, query["code"][0], client.cookies["sessionid"].value}
+    state = json.loads(get_store().load(CachedAccount.objects.get().home_account_id).state)
+    for kind in ("AccessToken", "RefreshToken", "IdToken"):
+        secrets |= {entry["secret"] for entry in state[kind].values()}
+    secrets.add(client.get("/token/").json()["access_token"])
+    idp.revoke_refresh_tokens("alice")
+    client.get("/token/", {"scopes": "Files.Read"})
+    client.post("/auth/logout/")
+
+    assert len(caplog.records) > 5  # MSAL's and ours were captured
+    text = "\n".join(
+        record.getMessage() + str(record.args) + str(record.exc_text) for record in caplog.records
+    )
+    leaked = [s[:12] for s in secrets if s and s in text]
+    assert leaked == []

@@ -1,0 +1,110 @@
+"""The database store: encrypted at rest, key rotation, compare-and-set, bad rows."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.test import Client
+
+import msal_django
+from msal_django import tokens
+from msal_django.models import CachedAccount
+from msal_django.stores import AccountInfo, get_store
+
+pytestmark = pytest.mark.django_db
+
+
+def test_tokens_are_encrypted_at_rest(alice_client):
+    access_token = alice_client.get("/token/").json()["access_token"]
+    row = CachedAccount.objects.get()
+    raw = bytes(row.data)
+    assert access_token.encode() not in raw
+    assert b"refresh_token" not in raw.lower()
+    assert b"secret" not in raw
+    assert raw.startswith(b"gAAAAA")  # a Fernet token
+    assert "data" not in repr(row)
+    assert access_token not in str(row)
+
+
+def test_secret_key_rotation_keeps_everyone_signed_in(alice_client, settings):
+    before = alice_client.get("/token/").json()["access_token"]
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-brand-new-secret-key-9876543210-zyxwvutsrqponmlkjihgf"
+    # Sessions survive through Django's fallbacks; tokens through ours.
+    assert alice_client.get("/token/").json()["access_token"] == before
+
+
+def test_explicit_encryption_keys_rotate(alice_client, settings):
+    old = "old-encryption-key-0123456789abcdefghijklmnop"
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "ENCRYPTION_KEYS": [old]}
+    row = CachedAccount.objects.get()
+    store = get_store()
+    state = store.load(row.home_account_id).state
+    assert state is None  # written with SECRET_KEY, which is no longer configured
+    settings.MSAL_DJANGO = {
+        **settings.MSAL_DJANGO,
+        "ENCRYPTION_KEYS": [old, settings.SECRET_KEY],
+    }
+    partition = store.load(row.home_account_id)
+    assert partition.state is not None
+    assert store.save(partition, partition.state)  # re-encrypted with the newest key
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "ENCRYPTION_KEYS": [old]}
+    assert store.load(row.home_account_id).state == partition.state
+
+
+@pytest.mark.parametrize("garbage", [b"", b"not a fernet token", b"gAAAAABtampered"])
+def test_unreadable_row_is_treated_as_empty_with_a_warning(alice_client, caplog, garbage):
+    row = CachedAccount.objects.get()
+    CachedAccount.objects.filter(pk=row.pk).update(data=garbage)
+    with caplog.at_level(logging.WARNING, logger="msal_django"):
+        response = alice_client.get("/token/")
+    assert response.status_code == 302  # sign in again, not a 500
+    assert "could not be decrypted" in caplog.text
+    assert CachedAccount.objects.filter(pk=row.pk).exists()  # nothing lost
+
+
+def test_tampered_ciphertext_is_rejected(alice_client, caplog):
+    row = CachedAccount.objects.get()
+    data = bytearray(bytes(row.data))
+    data[40] ^= 1
+    CachedAccount.objects.filter(pk=row.pk).update(data=bytes(data))
+    assert alice_client.get("/token/").status_code == 302
+    assert "could not be decrypted" in caplog.text
+
+
+def test_compare_and_set_refuses_a_stale_version(alice_client):
+    store = get_store()
+    home_account_id = CachedAccount.objects.get().home_account_id
+    first = store.load(home_account_id)
+    second = store.load(home_account_id)
+    assert store.save(first, first.state)
+    assert not store.save(second, second.state)  # second was loaded before first's write
+
+
+def test_a_removed_partition_is_never_written_back(alice_client):
+    store = get_store()
+    home_account_id = CachedAccount.objects.get().home_account_id
+    loaded = store.load(home_account_id)
+    assert store.remove(home_account_id)
+    assert not store.save(loaded, loaded.state)
+    assert not CachedAccount.objects.exists()
+
+
+def test_version_never_repeats_after_remove_and_sign_in_again(alice_client, sign_in):
+    store = get_store()
+    account = CachedAccount.objects.get()
+    loaded = store.load(account.home_account_id)
+    store.remove(account.home_account_id)
+    store.replace(account.home_account_id, loaded.state, account.user, AccountInfo())
+    assert not store.save(loaded, loaded.state)
+
+
+def test_partition_of_another_user_reads_as_absent(alice_client, sign_in, django_user_model):
+    bob_client = Client()
+    sign_in(bob_client, "bob")
+    alice_account = CachedAccount.objects.get(user__username__startswith="alice")
+    bob = django_user_model.objects.get(username__startswith="bob")
+    assert get_store().load(alice_account.home_account_id, bob.pk).state is None
+    with pytest.raises(msal_django.InteractionRequired):
+        tokens.acquire(alice_account.home_account_id, ["User.Read"], user=bob)

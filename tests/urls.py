@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import include, path
+
+import msal_django
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    name = request.user.get_username() if request.user.is_authenticated else ""
+    return HttpResponse(f"home:{name}")
+
+
+def token(request: HttpRequest) -> JsonResponse:
+    scopes = request.GET.get("scopes", "User.Read").split()
+    return JsonResponse({"access_token": msal_django.get_token(request, scopes)})
+
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("token/", token, name="token"),
+    path("admin/", admin.site.urls),
+    path("auth/", include("msal_django.urls")),
+]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from django.apps import AppConfig
@@ -15,10 +16,17 @@ class MsalDjangoConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_out
         from django.core.signals import setting_changed
 
-        from . import client
+        from . import client, redact
         from .checks import check_settings
         from .logout import on_user_logged_out
 
+        # The callback takes the code in the query (response_mode=query): a form_post
+        # would arrive cross-site without Django's SameSite=Lax session cookie, so the
+        # pending sign-in could not be found. PKCE and single-use codes cover the risk.
+        warnings.filterwarnings(
+            "ignore", message="response_mode='form_post' is recommended", category=UserWarning
+        )
+        redact.install()
         checks.register(check_settings)
         user_logged_out.connect(on_user_logged_out, dispatch_uid="msal_django.logout")
 

@@ -8,15 +8,20 @@ shared by all threads. A settings change (``setting_changed``) discards them all
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
 import msal
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+from msal.exceptions import MsalServiceError
 
 from .conf import msal_settings
 from .exceptions import ProviderError
+
+# What MSAL raises when the provider cannot be reached or answers 5xx.
+TRANSIENT_ERRORS = (OSError, MsalServiceError)
 
 _local = threading.local()
 _generation = 0
@@ -71,7 +76,7 @@ def _build_app() -> msal.ConfidentialClientApplication:
         raise ProviderError(
             f"Could not load the identity provider's configuration: {exc}", transient=True
         ) from exc
-    except OSError as exc:  # requests' ConnectionError and timeouts are OSErrors
+    except TRANSIENT_ERRORS as exc:
         raise ProviderError(
             f"Could not reach the identity provider: {type(exc).__name__}", transient=True
         ) from exc
@@ -88,8 +93,8 @@ def discovery_document() -> dict[str, Any]:
         try:
             response = get_app().http_client.get(url, timeout=10)
             response.raise_for_status()
-            document = dict(response.json())
-        except (OSError, ValueError) as exc:
+            document = dict(json.loads(response.text))
+        except (*TRANSIENT_ERRORS, ValueError) as exc:
             raise ProviderError(
                 f"Could not load {url}: {type(exc).__name__}", transient=True
             ) from exc

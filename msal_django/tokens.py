@@ -62,7 +62,7 @@ def acquire(
         account = {"home_account_id": home_account_id, "environment": app.authority.instance}
         try:
             result = app.acquire_token_silent_with_error(scopes, account)
-        except OSError as exc:  # network errors and 5xx answers from the token endpoint
+        except client.TRANSIENT_ERRORS as exc:
             raise ProviderError(
                 f"The identity provider could not be reached: {type(exc).__name__}",
                 transient=True,

@@ -165,7 +165,7 @@ def _redeem(flow: dict[str, Any], response: dict[str, str]) -> dict[str, Any]:
             result = app.acquire_token_by_auth_code_flow(flow, response)
         except ValueError as exc:  # MSAL: the response does not match the flow (state)
             return {"error": "invalid_state", "detail": type(exc).__name__}
-        except OSError as exc:
+        except client.TRANSIENT_ERRORS as exc:
             raise ProviderError(type(exc).__name__, transient=True) from exc
         if "error" in result:
             return {"error": result["error"]}

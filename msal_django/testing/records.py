@@ -1,0 +1,149 @@
+"""The local provider's records: its users, clients and requests (public) and the
+sessions, codes and tokens it keeps while running (internal)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+USER_DOMAIN = "example.com"
+
+
+@dataclass(frozen=True)
+class TestUser:
+    """A user of the local provider; ``oid`` is stable per tenant and user name."""
+
+    __test__: ClassVar[bool] = False  # Not a pytest test class.
+
+    username: str
+    name: str
+    email: str
+    oid: str
+    tid: str
+
+    @property
+    def preferred_username(self) -> str:
+        return self.username if "@" in self.username else f"{self.username}@{USER_DOMAIN}"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the provider served (no query string, no secrets)."""
+
+    endpoint: str
+    method: str
+    path: str
+    grant_type: str | None
+    client_id: str | None
+    at: float
+
+
+@dataclass(frozen=True)
+class RegisteredClient:
+    client_id: str
+    client_secret: str
+    redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...]
+    frontchannel_logout_uri: str | None
+    backchannel_logout_uri: str | None
+
+
+@dataclass(frozen=True)
+class BackchannelLogout:
+    """One back-channel logout the provider sent (or tried to) during an end-session."""
+
+    client_id: str
+    uri: str
+    sid: str
+    logout_token: str = field(repr=False)
+    status_code: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class SignOutResult:
+    """What :meth:`IdentityProvider.sign_out` saw on the signed-out page."""
+
+    redirect_url: str | None
+    frontchannel_logout_urls: list[str]
+
+
+class SignInError(RuntimeError):
+    """The provider answered a sign-in (or sign-out) with an error page."""
+
+
+@dataclass
+class InjectedFailure:
+    error: str | None
+    error_description: str | None
+    suberror: str | None
+    status: int
+    delay: float
+    remaining: int
+    retry_after: int | None
+
+
+@dataclass
+class ProviderSession:
+    sid: str
+    username: str
+    auth_time: int
+    client_ids: set[str] = field(default_factory=set)
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    client_id: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    state: str | None
+    nonce: str | None
+    code_challenge: str
+    response_mode: str
+    prompt: str | None
+    login_hint: str
+    created_at: float
+
+
+@dataclass
+class AuthorizationCode:
+    request: AuthorizationRequest
+    username: str
+    sid: str
+    auth_time: int
+    expires_at: float
+    redeemed: bool = False
+    refresh_tokens: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IssuedRefreshToken:
+    client_id: str
+    username: str
+    sid: str
+    auth_time: int
+    scopes: tuple[str, ...]
+    expires_at: float
+    revoked: bool = False
+    used: bool = False
+
+
+class OAuthError(Exception):
+    """An Entra-style error answer; ``page=True`` renders it as HTML for a browser."""
+
+    def __init__(
+        self,
+        error: str,
+        description: str,
+        *,
+        status: int = 400,
+        suberror: str | None = None,
+        page: bool = False,
+    ) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+        self.suberror = suberror
+        self.page = page

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "CREATE_USERS": True,
     "UPDATE_USERS": True,
     "MAX_PENDING_SIGN_INS": 5,
+    "REFRESH_TOKEN_LIFETIME": 90 * 24 * 3600,
 }
 
 TOKEN_CACHES = ("database", "redis")
@@ -111,6 +112,12 @@ class Settings:
     @property
     def MAX_PENDING_SIGN_INS(self) -> int:
         return int(self._get("MAX_PENDING_SIGN_INS"))
+
+    @property
+    def REFRESH_TOKEN_LIFETIME(self) -> int:
+        """Seconds; a ``timedelta`` is accepted too."""
+        value = self._get("REFRESH_TOKEN_LIFETIME")
+        return int(value.total_seconds()) if hasattr(value, "total_seconds") else int(value)
 
 
 msal_settings = Settings()

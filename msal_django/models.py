@@ -24,8 +24,21 @@ class CachedAccount(models.Model):
     tenant_id = models.CharField(_("tenant"), max_length=64, blank=True)
     data = models.BinaryField(_("encrypted token cache"), editable=False, default=b"")
     version = models.CharField(_("version"), max_length=32, editable=False)
+    store = models.CharField(_("store"), max_length=16, default="database")
     created_at = models.DateTimeField(_("first sign-in"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("last written"), auto_now=True)
+    updated_at = models.DateTimeField(_("last written"), auto_now=True, db_index=True)
+    # A summary kept on each write (msal_django.summary), so listing never decrypts.
+    access_tokens = models.PositiveSmallIntegerField(_("access tokens"), default=0)
+    refresh_tokens = models.PositiveSmallIntegerField(_("refresh tokens"), default=0)
+    id_tokens = models.PositiveSmallIntegerField(_("ID tokens"), default=0)
+    access_token_expires_at = models.DateTimeField(
+        _("newest access token expires"), null=True, blank=True
+    )
+    refresh_token_expires_at = models.DateTimeField(
+        _("refresh token expires"), null=True, blank=True, db_index=True
+    )
+    scopes = models.TextField(_("scopes"), blank=True)
+    size = models.PositiveIntegerField(_("size in bytes"), default=0)
 
     class Meta:
         verbose_name = _("cached account")
@@ -68,3 +81,50 @@ class UserIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} @ {self.issuer}"
+
+
+class SignInSession(models.Model):
+    """Which Django session a provider sign-in session (``sid``) created.
+
+    Front- and back-channel logout name a ``sid`` (or a ``sub``): this index finds the
+    sessions to end without scanning the session store.
+    """
+
+    session_key = models.CharField(_("session key"), max_length=64, unique=True)
+    sid = models.CharField(_("provider session id"), max_length=255, blank=True, db_index=True)
+    issuer = models.CharField(_("issuer"), max_length=255, blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True, db_index=True)
+    home_account_id = models.CharField(_("home account id"), max_length=255, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="msal_sign_in_sessions",
+        verbose_name=_("user"),
+    )
+    created_at = models.DateTimeField(_("signed in"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sign-in session")
+        verbose_name_plural = _("sign-in sessions")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} / {self.sid or '-'}"
+
+
+class PendingRemoval(models.Model):
+    """An account whose tokens must be removed from a store that was unavailable.
+
+    Recorded in the database when logout could not reach Redis; applied as soon as it
+    answers again (before any read of that account), so nothing can be read back.
+    """
+
+    home_account_id = models.CharField(_("home account id"), max_length=255, unique=True)
+    reason = models.CharField(_("reason"), max_length=32)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pending removal")
+        verbose_name_plural = _("pending removals")
+
+    def __str__(self) -> str:
+        return f"{self.home_account_id} ({self.reason})"

@@ -62,6 +62,8 @@ if os.environ.get("MSAL_DJANGO_TEST_DB", "sqlite") == "postgres":
             "PORT": os.environ.get("PGPORT", "5432"),
             "USER": os.environ.get("PGUSER", "postgres"),
             "NAME": os.environ.get("PGDATABASE", "test"),
+            # One test database per run, so parallel runs on one server don't collide.
+            "TEST": {"NAME": f"test_msal_django_{os.getpid()}"},
         }
     }
 else:

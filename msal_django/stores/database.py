@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from ..exceptions import StoreUnavailable
 from ..models import CachedAccount
+from ..summary import summarize
 from .base import AccountInfo, Partition, TokenStore, new_version
 
 if TYPE_CHECKING:
@@ -54,9 +55,15 @@ class DatabaseStore(TokenStore):
     def save(self, partition: Partition, state: str) -> bool:
         if partition.version is None:
             return False
+        now = timezone.now()
         updated = CachedAccount.objects.filter(
             home_account_id=partition.home_account_id, version=partition.version
-        ).update(data=self.seal(state), version=new_version(), updated_at=timezone.now())
+        ).update(
+            data=self.seal(state),
+            version=new_version(),
+            updated_at=now,
+            **summarize(state, now).as_fields(),
+        )
         return updated == 1
 
     def replace(
@@ -70,6 +77,8 @@ class DatabaseStore(TokenStore):
                 "version": new_version(),
                 "username": info.username[:255],
                 "tenant_id": info.tenant_id[:64],
+                "store": self.name,
+                **summarize(state).as_fields(),
             },
         )
 

@@ -77,6 +77,11 @@ class TokenStore(ABC):
     def remove(self, home_account_id: str) -> bool:
         """Remove the partition; True if there was one."""
 
+    def remove_many(self, home_account_ids: list[str]) -> list[str]:
+        """Remove a batch of partitions; returns the ids that were there. Stores override
+        this with one round trip per batch."""
+        return [a for a in home_account_ids if self.remove(a)]
+
     @abstractmethod
     def accounts_of(self, user: AbstractBaseUser) -> list[str]:
         """The ``home_account_id`` of every partition linked to ``user``."""

@@ -87,6 +87,15 @@ class DatabaseStore(TokenStore):
             deleted, _ = CachedAccount.objects.filter(home_account_id=home_account_id).delete()
         return deleted > 0
 
+    def remove_many(self, home_account_ids: list[str]) -> list[str]:
+        alias = router.db_for_write(CachedAccount)
+        with transaction.atomic(using=alias):
+            rows = CachedAccount.objects.using(alias).filter(home_account_id__in=home_account_ids)
+            # Locked first, so a logout racing this batch finds nothing and sends no signal.
+            present = list(rows.select_for_update().values_list("home_account_id", flat=True))
+            rows.filter(home_account_id__in=present).delete()
+        return present
+
     def accounts_of(self, user: AbstractBaseUser) -> list[str]:
         return list(
             CachedAccount.objects.filter(user_id=user.pk).values_list("home_account_id", flat=True)

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ...purge import parse_duration, purge, select_accounts
+
+
+class Command(BaseCommand):
+    help = (
+        "Remove cached MSAL accounts and all their tokens. Selectors combine: "
+        "--user alice --inactive-for 30d removes alice's accounts unused for 30 days."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--all", action="store_true", help="every cached account")
+        parser.add_argument("--user", action="append", default=[], help="username or id")
+        parser.add_argument("--account", action="append", default=[], help="home_account_id")
+        parser.add_argument("--tenant", action="append", default=[], help="tenant id (tid)")
+        parser.add_argument("--inactive-for", help="not written for this long: 30d, 12h, 1d12h")
+        parser.add_argument("--expired", action="store_true", help="refresh token expired")
+        parser.add_argument("--dry-run", action="store_true", help="list, change nothing")
+        parser.add_argument("--no-input", "--noinput", action="store_false", dest="interactive")
+        parser.add_argument("--batch-size", type=int, default=1000)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        selectors = [options[k] for k in ("user", "account", "tenant", "inactive_for", "expired")]
+        if options["all"] and any(selectors):
+            raise CommandError("--all removes everything; give it alone, or use selectors.")
+        if not options["all"] and not any(selectors):
+            raise CommandError(
+                "Nothing selected: give --all, --user, --account, --tenant, --inactive-for "
+                "or --expired."
+            )
+        try:
+            inactive = parse_duration(options["inactive_for"]) if options["inactive_for"] else None
+        except ValueError as exc:
+            raise CommandError(f"--inactive-for: {exc}") from exc
+        accounts = select_accounts(
+            everything=options["all"],
+            user_ids=[self._user_id(u) for u in options["user"]],
+            home_account_ids=options["account"],
+            tenant_ids=options["tenant"],
+            inactive_for=inactive,
+            expired=options["expired"],
+        )
+        if options["dry_run"]:
+            for home, username in (
+                accounts.order_by("pk").values_list("home_account_id", "username").iterator()
+            ):
+                self.stdout.write(f"{home}  {username}")
+            result = purge(accounts, dry_run=True, batch_size=options["batch_size"])
+            self.stdout.write(f"Would remove {result.matched} cached account(s).")
+            return
+        if options["all"] and options["interactive"]:
+            total = accounts.count()
+            answer = self._ask(f"Remove all {total} cached accounts and their tokens? [y/N] ")
+            if answer not in ("y", "yes"):
+                raise CommandError("Aborted; nothing removed.")
+        result = purge(accounts, batch_size=options["batch_size"], progress=self._progress())
+        if self.stdout.isatty():
+            self.stdout.write("")
+        self.stdout.write(f"Removed {result.removed} cached account(s).")
+
+    def _user_id(self, value: str) -> Any:
+        user_model = get_user_model()
+        manager = user_model._default_manager
+        user = manager.filter(**{user_model.USERNAME_FIELD: value}).first()
+        if user is None and value.isdigit():
+            user = manager.filter(pk=int(value)).first()
+        if user is None:
+            raise CommandError(f"No user {value!r} (give a username or an id); nothing removed.")
+        return user.pk
+
+    def _ask(self, question: str) -> str:
+        try:
+            return input(question).strip().lower()
+        except EOFError:
+            return ""
+
+    def _progress(self) -> Any:
+        if not self.stdout.isatty():
+            return None
+
+        def show(done: int) -> None:
+            self.stdout.write(f"\rRemoved {done} ...", ending="")
+            self.stdout.flush()
+
+        return show

@@ -21,10 +21,15 @@ class CachedAccount(models.Model):
         verbose_name=_("user"),
     )
     username = models.CharField(_("username"), max_length=255, blank=True)
-    tenant_id = models.CharField(_("tenant"), max_length=64, blank=True)
+    tenant_id = models.CharField(_("tenant"), max_length=64, blank=True, db_index=True)
     data = models.BinaryField(_("encrypted token cache"), editable=False, default=b"")
     version = models.CharField(_("version"), max_length=32, editable=False)
-    store = models.CharField(_("store"), max_length=16, default="database")
+    store = models.CharField(
+        _("store"),
+        max_length=16,
+        default="database",
+        choices=[("database", _("database")), ("redis", _("Redis"))],
+    )
     created_at = models.DateTimeField(_("first sign-in"), auto_now_add=True)
     updated_at = models.DateTimeField(_("last written"), auto_now=True, db_index=True)
     # A summary kept on each write (msal_django.summary), so listing never decrypts.

@@ -1,0 +1,187 @@
+"""Operating at scale: purge and the admin changelist, database store.
+
+- purge of N accounts with msal_django.purge.purge beside a naive loop over
+  msal_django.logout.remove_account (timed on a sample, per account), with the Python
+  heap peak of each purge size (bounded: the same for 10,000 and N accounts);
+- the admin changelist page with 100 and with N accounts: queries and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+STATE_SIZE = 2900  # bytes, like a real one-account MSAL cache
+
+
+def configure(db: str) -> None:
+    import django
+    from django.conf import settings
+
+    if db == "postgres":
+        database = {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": "127.0.0.1",
+            "USER": "postgres",
+            "NAME": os.environ.get("BENCH_PGDATABASE", "test"),
+        }
+    else:
+        path = os.path.join(tempfile.mkdtemp(prefix="msal-django-bench-"), "ops.sqlite3")
+        database = {"ENGINE": "django.db.backends.sqlite3", "NAME": path}
+    settings.configure(
+        SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        DEBUG=False,
+        ALLOWED_HOSTS=["testserver"],
+        INSTALLED_APPS=[
+            "django.contrib.admin",
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+            "django.contrib.messages",
+            "msal_django",
+        ],
+        MIDDLEWARE=[
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "django.contrib.messages.middleware.MessageMiddleware",
+        ],
+        ROOT_URLCONF="bench.admin_urls",
+        TEMPLATES=[
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "APP_DIRS": True,
+                "OPTIONS": {
+                    "context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages",
+                    ]
+                },
+            }
+        ],
+        DATABASES={"default": database},
+        USE_TZ=True,
+        MSAL_DJANGO={
+            "CLIENT_ID": "bench",
+            "CLIENT_CREDENTIAL": "bench-secret",
+            "AUTHORITY": "https://localhost:1/bench",
+        },
+    )
+    django.setup()
+
+
+def fill(count: int, blob: bytes) -> list[str]:
+    from msal_django.models import CachedAccount
+
+    homes = []
+    for start in range(0, count, 5000):
+        batch = [
+            CachedAccount(
+                home_account_id=f"{uuid.uuid4()}.{uuid.uuid4()}",
+                data=blob,
+                version=uuid.uuid4().hex,
+                username=f"user{n}@example.com",
+                tenant_id="t1",
+            )
+            for n in range(start, min(start + 5000, count))
+        ]
+        CachedAccount.objects.bulk_create(batch)
+        homes += [a.home_account_id for a in batch]
+    return homes
+
+
+def purge_figures(accounts: int, blob: bytes) -> list[tuple[str, str]]:
+    from msal_django.logout import remove_account
+    from msal_django.models import CachedAccount
+    from msal_django.purge import purge, select_accounts
+
+    rows = []
+    sample = fill(min(2000, accounts), blob)
+    start = time.perf_counter()
+    for home in sample:
+        remove_account(home, reason="purge")
+    naive = (time.perf_counter() - start) / len(sample)
+
+    peaks = {}
+    rate = 0.0
+    for size in sorted({min(10_000, accounts), accounts}):
+        fill(size, blob)
+        tracemalloc.start()
+        start = time.perf_counter()
+        result = purge(select_accounts(everything=True))
+        elapsed = time.perf_counter() - start
+        peaks[size] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert result.removed == size
+        assert not CachedAccount.objects.exists()
+        rate = elapsed / size
+    rows.append(("naive loop, per account", f"{naive * 1e6:,.0f} µs"))
+    rows.append((f"purge() of {accounts:,}, per account", f"{rate * 1e6:,.1f} µs"))
+    rows.append(("purge speed-up over the naive loop", f"{naive / rate:,.1f}x"))
+    for size, peak in peaks.items():
+        rows.append((f"purge() heap peak, {size:,} accounts", f"{peak / 1e6:.1f} MB"))
+    return rows
+
+
+def admin_figures(accounts: int, blob: bytes) -> list[tuple[str, str]]:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from msal_django.models import CachedAccount
+
+    user = get_user_model().objects.create_superuser("bench-admin", "a@example.com", "pw")
+    client = Client()
+    client.force_login(user)
+    rows = []
+    for size in (100, accounts):
+        CachedAccount.objects.all().delete()
+        fill(size, blob)
+        client.get("/admin/msal_django/cachedaccount/")  # warm up
+        times = []
+        for _ in range(5):
+            with CaptureQueriesContext(connection) as queries:
+                start = time.perf_counter()
+                response = client.get("/admin/msal_django/cachedaccount/")
+                times.append(time.perf_counter() - start)
+            assert response.status_code == 200
+        label = f"admin changelist page, {size:,} accounts"
+        rows.append((label, f"{len(queries)} queries, {statistics.median(times) * 1e3:.1f} ms"))
+    CachedAccount.objects.all().delete()
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    args = parser.parse_args()
+    configure(args.db)
+    from django.core.management import call_command
+
+    from msal_django.crypto import encrypt
+
+    call_command("migrate", verbosity=0)
+    blob = encrypt("x" * STATE_SIZE)
+    rows = purge_figures(args.accounts, blob) + admin_figures(args.accounts, blob)
+    width = max(len(r[0]) for r in rows)
+    print(f"\nOperating the database store ({args.db})\n")
+    print(f"| {'measure':<{width}} | {'figure':>22} |")
+    print(f"|{'-' * (width + 2)}|{'-' * 24}|")
+    for label, figure in rows:
+        print(f"| {label:<{width}} | {figure:>22} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -19,6 +19,8 @@ DEFAULTS: dict[str, Any] = {
     "SCOPES": [],
     "TOKEN_CACHE": "database",
     "REDIS_CACHE_ALIAS": "default",
+    "REDIS_TTL_MARGIN": 24 * 3600,
+    "REDIS_PENDING_CHECK_INTERVAL": 1.0,
     "ENCRYPTION_KEYS": None,
     "HTTP_CLIENT": None,
     "REDIRECT_URI": None,
@@ -28,6 +30,9 @@ DEFAULTS: dict[str, Any] = {
     "UPDATE_USERS": True,
     "MAX_PENDING_SIGN_INS": 5,
     "REFRESH_TOKEN_LIFETIME": 90 * 24 * 3600,
+    "REFRESH_RACE_GRACE": 1.0,
+    "LOGOUT_TOKEN_MAX_AGE": 300,
+    "CLOCK_SKEW": 60,
 }
 
 TOKEN_CACHES = ("database", "redis")
@@ -76,6 +81,17 @@ class Settings:
         return str(self._get("REDIS_CACHE_ALIAS"))
 
     @property
+    def REDIS_TTL_MARGIN(self) -> int:
+        """Seconds a Redis key outlives ``REFRESH_TOKEN_LIFETIME``; a ``timedelta`` too."""
+        value = self._get("REDIS_TTL_MARGIN")
+        return int(value.total_seconds()) if hasattr(value, "total_seconds") else int(value)
+
+    @property
+    def REDIS_PENDING_CHECK_INTERVAL(self) -> float:
+        """Seconds between a process's checks for removals recorded while Redis was down."""
+        return float(self._get("REDIS_PENDING_CHECK_INTERVAL"))
+
+    @property
     def ENCRYPTION_KEYS(self) -> tuple[str | bytes, ...]:
         keys = self._get("ENCRYPTION_KEYS")
         if keys:
@@ -114,9 +130,27 @@ class Settings:
         return int(self._get("MAX_PENDING_SIGN_INS"))
 
     @property
+    def REFRESH_RACE_GRACE(self) -> float:
+        """Seconds to wait for a concurrent refresh before taking a refused refresh token
+        for dead (providers that rotate refresh tokens strictly)."""
+        return float(self._get("REFRESH_RACE_GRACE"))
+
+    @property
     def REFRESH_TOKEN_LIFETIME(self) -> int:
         """Seconds; a ``timedelta`` is accepted too."""
         value = self._get("REFRESH_TOKEN_LIFETIME")
+        return int(value.total_seconds()) if hasattr(value, "total_seconds") else int(value)
+
+    @property
+    def LOGOUT_TOKEN_MAX_AGE(self) -> int:
+        """Seconds a back-channel logout token is accepted after its ``iat``."""
+        value = self._get("LOGOUT_TOKEN_MAX_AGE")
+        return int(value.total_seconds()) if hasattr(value, "total_seconds") else int(value)
+
+    @property
+    def CLOCK_SKEW(self) -> int:
+        """Seconds of clock difference tolerated with the provider (``iat``, ``exp``)."""
+        value = self._get("CLOCK_SKEW")
         return int(value.total_seconds()) if hasattr(value, "total_seconds") else int(value)
 
 

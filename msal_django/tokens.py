@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import client
+from .conf import msal_settings
 from .exceptions import InteractionRequired, ProviderError
 from .logout import SESSION_ACCOUNT_KEY, remove_account
 from .stores import get_store
@@ -29,6 +31,7 @@ _FIXABLE_SUBERRORS = frozenset(
     }
 )
 _TRANSIENT_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
+_ATTEMPTS = 4
 
 
 def get_token(request: HttpRequest, scopes: Iterable[str]) -> str:
@@ -52,12 +55,50 @@ def acquire(
 ) -> str:
     """``get_token`` for an account id, without a request (background jobs)."""
     store = get_store()
-    partition = store.load(home_account_id, user.pk if user is not None else None)
-    if partition.state is None:
-        raise InteractionRequired(scopes, error="no_cached_tokens")
+    user_id = user.pk if user is not None else None
+    partition = store.load(home_account_id, user_id)
+    for _attempt in range(_ATTEMPTS):
+        if partition.state is None:
+            raise InteractionRequired(scopes, error="no_cached_tokens")
+        result, new_state = _silent(partition.state, home_account_id, scopes)
+        if result and "access_token" in result:
+            if new_state is not None and not store.save(partition, new_state):
+                _lost_race(store, home_account_id, scopes)
+            return str(result["access_token"])
+        if not _refresh_token_is_dead(result):
+            _raise_for(result, scopes)
+        # A provider that rotates refresh tokens strictly refuses ours if a concurrent
+        # request already used it: retry on the newer partition before giving up on it.
+        current = _newer_partition(store, partition, user_id)
+        if current is not None:
+            partition = current
+            continue
+        remove_account(home_account_id, user=user, reason="refresh_token_rejected")
+        _raise_for(result, scopes)
+    raise ProviderError("Too many concurrent refreshes for one account; retry.", transient=True)
+
+
+def _newer_partition(store: Any, partition: Any, user_id: Any) -> Any:
+    """The partition if another request saves it within ``REFRESH_RACE_GRACE``, else None."""
+    deadline = time.monotonic() + msal_settings.REFRESH_RACE_GRACE
+    while True:
+        current = store.load(partition.home_account_id, user_id)
+        if not current.exists:
+            return None
+        if current.version != partition.version:
+            return current
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
+
+
+def _silent(
+    state: str, home_account_id: str, scopes: list[str]
+) -> tuple[dict[str, Any] | None, str | None]:
+    """MSAL's silent acquisition on ``state``: its result, and the new state if it changed."""
     app = client.get_app()
     cache = app.token_cache
-    cache.deserialize(partition.state)
+    cache.deserialize(state)
     try:
         account = {"home_account_id": home_account_id, "environment": app.authority.instance}
         try:
@@ -67,13 +108,17 @@ def acquire(
                 f"The identity provider could not be reached: {type(exc).__name__}",
                 transient=True,
             ) from exc
-        if result and "access_token" in result:
-            if cache.has_state_changed and not store.save(partition, cache.serialize()):
-                _lost_race(store, home_account_id, scopes)
-            return str(result["access_token"])
-        _raise_for(result, home_account_id, scopes, user)
+        return result, (cache.serialize() if cache.has_state_changed else None)
     finally:
         cache.deserialize(None)  # keep no tokens in this thread's memory between calls
+
+
+def _refresh_token_is_dead(result: dict[str, Any] | None) -> bool:
+    return bool(
+        result
+        and result.get("error") == "invalid_grant"
+        and result.get("suberror") not in _FIXABLE_SUBERRORS
+    )
 
 
 def _lost_race(store: Any, home_account_id: str, scopes: list[str]) -> None:
@@ -83,21 +128,13 @@ def _lost_race(store: Any, home_account_id: str, scopes: list[str]) -> None:
     # Newer tokens are stored; ours is valid too, and the newer ones are kept.
 
 
-def _raise_for(
-    result: dict[str, Any] | None,
-    home_account_id: str,
-    scopes: list[str],
-    user: AbstractBaseUser | None,
-) -> NoReturn:
+def _raise_for(result: dict[str, Any] | None, scopes: list[str]) -> NoReturn:
     if not result:
         raise InteractionRequired(scopes, error="no_token_in_cache")
     error = str(result.get("error", ""))
     suberror = result.get("suberror")
     if error in _TRANSIENT_ERRORS:
         raise ProviderError(f"The identity provider answered {error}", error=error, transient=True)
-    if error == "invalid_grant" and suberror not in _FIXABLE_SUBERRORS:
-        # The refresh token is dead (revoked, expired): its tokens are of no more use.
-        remove_account(home_account_id, user=user, reason="refresh_token_rejected")
     if error in {"invalid_grant", "interaction_required", "consent_required", "login_required"}:
         raise InteractionRequired(
             scopes, error=suberror or error, claims_challenge=result.get("claims")

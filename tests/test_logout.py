@@ -144,3 +144,43 @@ def test_logout_racing_refreshes_never_leaves_a_token(idp, sign_in):
         assert late_tokens == []
         assert not CachedAccount.objects.exists()
         assert idp.count("token", grant_type="refresh_token") > 0
+
+
+def _refresh_n_times(home_account_id, user, n, outcomes):
+    from django.db import connection
+
+    try:
+        for _ in range(n):
+            try:
+                tokens.acquire(home_account_id, ["User.Read"], user=user)
+                outcomes.append("token")
+            except Exception as exc:  # recorded and asserted on below
+                outcomes.append(f"{type(exc).__name__}:{getattr(exc, 'error', '')}")
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refreshes_with_strictly_rotating_refresh_tokens_keep_the_account(idp, sign_in):
+    """A provider that invalidates a refresh token once used: the losers of a race
+    retry on the newer tokens instead of dropping the account as if it were revoked."""
+    idp.strict_refresh_token_rotation = True
+    idp.access_token_lifetime = 60  # every call refreshes
+    sign_in(Client(), "alice")
+    account = CachedAccount.objects.get()
+    outcomes: list[str] = []
+    threads = [
+        threading.Thread(
+            target=_refresh_n_times, args=(account.home_account_id, account.user, 4, outcomes)
+        )
+        for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("token") >= 10, outcomes
+    assert "InteractionRequired" not in outcomes
+    assert CachedAccount.objects.filter(home_account_id=account.home_account_id).exists()
+    # The newest refresh token is the one stored: one more refresh works.
+    assert tokens.acquire(account.home_account_id, ["User.Read"], user=account.user)

@@ -63,6 +63,7 @@ def _build_app() -> msal.ConfidentialClientApplication:
         "token_cache": msal.SerializableTokenCache(),
         "http_client": http_client(),
         "http_cache": _http_cache,
+        "timeout": msal_settings.TIMEOUT,  # for MSAL's own session, without HTTP_CLIENT
     }
     if msal_settings.OIDC_AUTHORITY:
         kwargs["oidc_authority"] = msal_settings.OIDC_AUTHORITY

@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_PENDING_CHECK_INTERVAL": 1.0,
     "ENCRYPTION_KEYS": None,
     "HTTP_CLIENT": None,
+    "TIMEOUT": 10,
     "REDIRECT_URI": None,
     "POST_LOGOUT_REDIRECT_URI": None,
     "PROVIDER_LOGOUT": True,
@@ -104,6 +105,11 @@ class Settings:
     @property
     def HTTP_CLIENT(self) -> str | None:
         return self._get("HTTP_CLIENT") or None
+
+    @property
+    def TIMEOUT(self) -> float:
+        """Seconds MSAL's own HTTP client waits for the provider (without HTTP_CLIENT)."""
+        return float(self._get("TIMEOUT"))
 
     @property
     def REDIRECT_URI(self) -> str | None:

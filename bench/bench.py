@@ -3,6 +3,13 @@
 The floor is what any per-user cache must do on a hit: one indexed row read, one
 decryption, MSAL's deserialize and acquire_token_silent on an application built once.
 Each round times both, alternating, and the table gives medians over the rounds.
+
+The Redis rows do the same with the Redis store (floor: one GET, decrypt, deserialize,
+acquire_token_silent), first with one account and then with ``--redis-accounts`` (one
+million by default) mass-inserted with ``redis-cli --pipe``, in a Redis database of their
+own (``--redis-url``) under a key prefix of their own, deleted at the end. The reference
+row is Microsoft's ``identity`` package (``identity.django.Auth``): its
+``get_token_for_user`` for one signed-in user against the same local provider.
 """
 
 from __future__ import annotations
@@ -26,7 +33,10 @@ REDIRECT_URI = "http://localhost:8000/auth/callback/"
 SCOPES = ["User.Read"]
 
 
-def configure(db: str, authority: str) -> None:
+REDIS_PREFIX = f"msal-django-bench-{uuid.uuid4().hex[:8]}"
+
+
+def configure(db: str, authority: str, redis_url: str) -> None:
     import django
     from django.conf import settings
 
@@ -50,6 +60,15 @@ def configure(db: str, authority: str) -> None:
         ],
         AUTHENTICATION_BACKENDS=["msal_django.backends.MsalBackend"],
         DATABASES={"default": database},
+        CACHES={
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+            "tokens": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": redis_url,
+                "KEY_PREFIX": REDIS_PREFIX,
+                "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+            },
+        },
         USE_TZ=True,
         MSAL_DJANGO={
             "CLIENT_ID": CLIENT_ID,
@@ -58,6 +77,7 @@ def configure(db: str, authority: str) -> None:
             "INSTANCE_DISCOVERY": False,
             "HTTP_CLIENT": "msal_django.testing.http_client",
             "SCOPES": SCOPES,
+            "REDIS_CACHE_ALIAS": "tokens",
         },
     )
     django.setup()
@@ -109,6 +129,8 @@ def main() -> int:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--redis-accounts", type=int, default=1_000_000)
     args = parser.parse_args()
 
     from msal_django.testing import IdentityProvider
@@ -117,7 +139,7 @@ def main() -> int:
     idp.register_client(CLIENT_ID, SECRET, redirect_uris=[REDIRECT_URI])
     idp.start()
     try:
-        configure(args.db, idp.authority)
+        configure(args.db, idp.authority, args.redis_url)
         return run(idp, args)
     finally:
         idp.stop()
@@ -196,18 +218,224 @@ def run(idp, args) -> int:
     rows.append((f"{CachedAccount.objects.count():,}", *many))
     assert idp.count() == before, "a cache hit must not call the identity provider"
 
-    print(
-        f"\nget_token cache hit, database store ({args.db}), median of {args.rounds} rounds"
-        f" x {args.calls} calls, microseconds per call\n"
-    )
-    print(f"| {'accounts':>9} | {'floor':>7} | {'get_token':>9} | {'ratio':>5} |")
-    print(f"|{'-' * 11}|{'-' * 9}|{'-' * 11}|{'-' * 7}|")
-    for label, f, o, r in rows:
-        print(f"| {label:>9} | {f:7.1f} | {o:9.1f} | {r:5.2f} |")
-    print(f"\nget_token with {rows[1][0]} accounts vs 1: {many[1] / one[1]:.2f}x")
-    print("identity provider requests during the timed calls: 0")
+    CachedAccount.objects.exclude(home_account_id=home_account_id).delete()
+    table_rows = [(f"database ({args.db})", *row) for row in rows]
+    notes = [f"database: get_token with {rows[1][0]} accounts vs 1: {many[1] / one[1]:.2f}x"]
+    reference, reference_notes = bench_identity(idp, args, state, user, home_account_id)
+    redis_rows, redis_notes = bench_redis(idp, args, home_account_id, state, user, request)
+    table_rows += redis_rows + reference
+    notes += redis_notes + reference_notes
     CachedAccount.objects.all().delete()
+
+    print(
+        f"\nget_token cache hit, median of {args.rounds} rounds x {args.calls} calls,"
+        " microseconds per call\n"
+    )
+    print(f"| {'store':<28} | {'accounts':>9} | {'floor':>7} | {'get_token':>9} | {'ratio':>5} |")
+    print(f"|{'-' * 30}|{'-' * 11}|{'-' * 9}|{'-' * 11}|{'-' * 7}|")
+    for name, label, f, o, r in table_rows:
+        print(f"| {name:<28} | {label:>9} | {f:7.1f} | {o:9.1f} | {r:5.2f} |")
+    print()
+    for note in notes:
+        print(note)
+    print("identity provider requests during the timed calls: 0")
     return 0
+
+
+def bench_redis(idp, args, home_account_id, state, user, request):
+    """The Redis store's rows: 1 account, then --redis-accounts; its own keys deleted."""
+    import msal
+    import redis
+    from cryptography.fernet import Fernet
+    from django.conf import settings
+    from django_redis import get_redis_connection
+
+    import msal_django
+    from msal_django.crypto import fernet_key
+    from msal_django.models import CachedAccount
+    from msal_django.stores import AccountInfo, get_store
+    from msal_django.stores.redis import redis_store
+
+    try:
+        conn = get_redis_connection("tokens")
+        conn.ping()
+    except redis.RedisError as exc:
+        return [], [f"redis: skipped, {args.redis_url} unreachable ({type(exc).__name__})"]
+    settings.MSAL_DJANGO["TOKEN_CACHE"] = "redis"
+    try:
+        store = get_store()
+        store.replace(home_account_id, state, user, AccountInfo(username="alice"))
+        server, key = redis_store._locate(home_account_id)
+        fernet = Fernet(fernet_key(settings.SECRET_KEY))
+        floor_cache = msal.SerializableTokenCache()
+        floor_app = msal.ConfidentialClientApplication(
+            CLIENT_ID,
+            SECRET,
+            authority=idp.authority,
+            instance_discovery=False,
+            http_client=idp.http_client(),
+            token_cache=floor_cache,
+        )
+        floor_cache.deserialize(state)
+        account = floor_app.get_accounts()[0]
+
+        def floor() -> str:
+            token = server.get(key).rpartition(b":")[2]
+            floor_cache.deserialize(fernet.decrypt(token).decode())
+            return floor_app.acquire_token_silent(SCOPES, account)["access_token"]
+
+        def ours() -> str:
+            return msal_django.get_token(request, SCOPES)
+
+        assert floor() == ours()
+        before = idp.count()
+        commands = count_commands(ours, 100)
+        one = measure(floor, ours, args.rounds, args.calls)
+        started = time.perf_counter()
+        mass_insert(conn, args.redis_accounts - 1)
+        inserted = time.perf_counter() - started
+        total = sum(1 for _ in conn.scan_iter(match=f"{REDIS_PREFIX}:*", count=10_000))
+        many = measure(floor, ours, args.rounds, args.calls)
+        assert idp.count() == before, "a cache hit must not call the identity provider"
+        rows = [("redis", "1", *one), ("redis", f"{total:,}", *many)]
+        notes = [
+            f"redis: get_token with {total:,} accounts vs 1: {many[1] / one[1]:.2f}x"
+            f" ({total - 1:,} keys inserted in {inserted:.1f} s)",
+            f"redis: commands per cache hit: {commands:.2f} (GET only, no write)",
+        ]
+        return rows, notes
+    finally:
+        delete_prefix(conn)
+        CachedAccount.objects.filter(store="redis").delete()
+        settings.MSAL_DJANGO["TOKEN_CACHE"] = "database"
+
+
+def count_commands(fn: Callable[[], object], calls: int) -> float:
+    import redis
+
+    seen: list[str] = []
+    original = redis.Redis.execute_command
+
+    def counting(self, *args, **options):
+        seen.append(str(args[0]))
+        return original(self, *args, **options)
+
+    redis.Redis.execute_command = counting  # type: ignore[method-assign]
+    try:
+        for _ in range(calls):
+            fn()
+    finally:
+        redis.Redis.execute_command = original  # type: ignore[method-assign]
+    assert set(seen) == {"GET"}, set(seen)
+    return len(seen) / calls
+
+
+def mass_insert(conn, count: int) -> None:
+    """``count`` filler accounts (256-byte values, with a TTL), as fast as Redis takes them."""
+    import shutil
+    import subprocess
+
+    value = b"md1:" + uuid.uuid4().hex.encode() + b"::" + b"x" * 218
+
+    def resp(n: int) -> bytes:
+        key = f"{REDIS_PREFIX}:1:msal_django:{CLIENT_ID}:{uuid.UUID(int=n)}.filler".encode()
+        parts = [b"SET", key, value, b"EX", b"86400"]
+        out = [b"*%d\r\n" % len(parts)]
+        out += [b"$%d\r\n%s\r\n" % (len(p), p) for p in parts]
+        return b"".join(out)
+
+    kwargs = conn.connection_pool.connection_kwargs
+    cli = shutil.which("redis-cli")
+    if cli:
+        command = [
+            cli,
+            "-h",
+            str(kwargs.get("host", "127.0.0.1")),
+            "-p",
+            str(kwargs.get("port", 6379)),
+        ]
+        command += ["-n", str(kwargs.get("db", 0)), "--pipe"]
+        with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL) as pipe:
+            assert pipe.stdin is not None
+            for start in range(0, count, 50_000):
+                pipe.stdin.write(
+                    b"".join(resp(n) for n in range(start, min(count, start + 50_000)))
+                )
+            pipe.stdin.close()
+        return
+    for start in range(0, count, 10_000):  # no redis-cli: pipelines of 10,000
+        batch = conn.pipeline(transaction=False)
+        for n in range(start, min(count, start + 10_000)):
+            batch.execute_command(*resp(n).split(b"\r\n")[2::2])
+        batch.execute()
+
+
+def delete_prefix(conn) -> None:
+    batch: list[bytes] = []
+    for key in conn.scan_iter(match=f"{REDIS_PREFIX}:*", count=10_000):
+        batch.append(key)
+        if len(batch) >= 10_000:
+            conn.unlink(*batch)
+            batch = []
+    if batch:
+        conn.unlink(*batch)
+
+
+def bench_identity(idp, args, state, user, home_account_id):
+    """Microsoft's identity package: get_token_for_user as its Django views call it.
+
+    Both sides load a real Django session per call, as a request does: identity keeps
+    the user's token cache in it; we keep the account id in it and the tokens in the store.
+    """
+    try:
+        from identity.django import Auth
+    except ImportError:
+        return [], ["identity: skipped, `pip install identity` to compare"]
+    import msal
+    from django.contrib.sessions.backends.db import SessionStore
+
+    import msal_django
+    from msal_django.logout import SESSION_ACCOUNT_KEY
+
+    # identity builds its MSAL apps without an http_client: requests must trust the CA.
+    os.environ["REQUESTS_CA_BUNDLE"] = idp.ca_file
+    auth = Auth(
+        CLIENT_ID,
+        client_credential=SECRET,
+        authority=idp.authority,
+        redirect_uri=REDIRECT_URI.rstrip("/"),  # identity mounts its views under it
+    )
+    cache = msal.SerializableTokenCache()
+    cache.deserialize(state)
+    username = next(iter(cache.find(msal.TokenCache.CredentialType.ACCOUNT)))["username"]
+    # What identity's own sign-in leaves in the Django session: the user and the cache.
+    theirs_session = SessionStore()
+    theirs_session.update({"_logged_in_user": {"preferred_username": username}})
+    theirs_session["_token_cache"] = state
+    theirs_session.save()
+    ours_session = SessionStore()
+    ours_session[SESSION_ACCOUNT_KEY] = home_account_id
+    ours_session.save()
+
+    def theirs() -> str:
+        session = SessionStore(theirs_session.session_key)
+        return str(auth._build_auth(session).get_token_for_user(SCOPES)["access_token"])
+
+    def ours() -> str:
+        request = SimpleNamespace(user=user, session=SessionStore(ours_session.session_key))
+        return msal_django.get_token(request, SCOPES)
+
+    assert theirs() == ours()
+    before = idp.count()
+    reference, mine, ratio = measure(theirs, ours, args.rounds, args.calls)
+    assert idp.count() == before
+    row = ("identity (reference)", "1", reference, mine, ratio)
+    note = (
+        f"identity: get_token_for_user {reference:.1f} us, get_token (database store) "
+        f"{mine:.1f} us, both loading the session: ours {1 / ratio:.1f}x faster "
+        "(in that row 'floor' is identity's time)"
+    )
+    return [row], [note]
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs msal-django into a virtualenv and prints the benchmark table.
 #   bash bench/run.sh [--accounts 100000] [--db sqlite|postgres] [--rounds 15]
+#                     [--redis-url redis://127.0.0.1:6379/13] [--redis-accounts 1000000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${VENV:-.venv-django5.2}"
 if [ ! -x "$venv/bin/python" ]; then
   "${PYTHON:-python3}" -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install --quiet -e ".[dev]" "Django~=5.2.0"
+"$venv/bin/python" -m pip install --quiet -e ".[dev,redis]" "Django~=5.2.0" identity
 exec "$venv/bin/python" bench/bench.py "$@"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from .exceptions import StoreUnavailable
 from .signals import account_removed
-from .stores import get_store
+from .stores import DefersRemoval, get_store
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -26,22 +27,40 @@ def remove_account(
     Returns whether the store held the account. The partition holds this one account
     only, so MSAL's ``remove_account`` on it and the partition's removal are one step;
     the removal is what makes any request still in flight unable to write it back.
+
+    If the Redis store is unavailable, the removal is recorded in the database and this
+    returns False once no host can read the tokens any more; they are removed, and
+    ``account_removed`` sent, as soon as Redis answers again. (With the database store
+    ``StoreUnavailable`` propagates: there is nowhere else to record it.)
     """
     store = get_store()
-    removed = store.remove(home_account_id)
+    try:
+        removed = store.remove(home_account_id)
+    except StoreUnavailable:
+        if not isinstance(store, DefersRemoval):
+            raise
+        store.defer_removal(home_account_id, reason)
+        return False
     if removed:
         logger.info("Removed the cached tokens of account %s (%s).", home_account_id, reason)
-        for receiver, response in account_removed.send_robust(
-            sender=type(store), home_account_id=home_account_id, user=user, reason=reason
-        ):
-            if isinstance(response, Exception):
-                logger.error(
-                    "account_removed receiver %r raised %s; the removal stands.",
-                    receiver,
-                    type(response).__name__,
-                    exc_info=response,
-                )
+        send_account_removed(type(store), home_account_id, user=user, reason=reason)
     return removed
+
+
+def send_account_removed(
+    sender: type, home_account_id: str, *, user: AbstractBaseUser | None, reason: str
+) -> None:
+    """Send ``account_removed``; a receiver that raises is logged and the removal stands."""
+    for receiver, response in account_removed.send_robust(
+        sender=sender, home_account_id=home_account_id, user=user, reason=reason
+    ):
+        if isinstance(response, Exception):
+            logger.error(
+                "account_removed receiver %r raised %s; the removal stands.",
+                receiver,
+                type(response).__name__,
+                exc_info=response,
+            )
 
 
 def remove_accounts_of(

@@ -78,7 +78,23 @@ else:
         }
     }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# "redis" holds the Redis token store in the tests that run against both stores. The key
+# prefix is per run (MSAL_DJANGO_TEST_REDIS_PREFIX lets a child process share it), so
+# parallel runs on one Redis never see each other's keys.
+REDIS_TEST_URL = os.environ.get("MSAL_DJANGO_TEST_REDIS", "redis://127.0.0.1:6379/0")
+REDIS_TEST_PREFIX = os.environ.get(
+    "MSAL_DJANGO_TEST_REDIS_PREFIX", f"msal-django-tests-{os.getpid()}-{os.urandom(4).hex()}"
+)
+REDIS_TEST_OPTIONS = {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "redis": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_TEST_URL,
+        "KEY_PREFIX": REDIS_TEST_PREFIX,
+        "OPTIONS": REDIS_TEST_OPTIONS,
+    },
+}
 
 # Completed per test by the msal_config fixture (tests/conftest.py) with the local provider.
 MSAL_DJANGO = {

@@ -16,6 +16,25 @@ pytestmark = pytest.mark.django_db
 
 
 @contextmanager
+def count_redis_commands():
+    """Every command sent to Redis by this process, by name."""
+    import redis
+
+    commands: list[str] = []
+    original = redis.Redis.execute_command
+
+    def wrapper(self, *args, **options):
+        commands.append(str(args[0]).upper())
+        return original(self, *args, **options)
+
+    redis.Redis.execute_command = wrapper
+    try:
+        yield commands
+    finally:
+        redis.Redis.execute_command = original
+
+
+@contextmanager
 def count_writes():
     writes: list[str] = []
 
@@ -33,16 +52,20 @@ def token_of(client: Client, scopes: str = "User.Read"):
     return response
 
 
-def test_cache_hit_makes_no_provider_request_and_no_store_write(idp, alice_client):
+def test_cache_hit_makes_no_provider_request_and_no_store_write(store_backend, idp, alice_client):
     first = token_of(alice_client)
     assert first.status_code == 200
     before = idp.count()
-    with count_writes() as writes:
+    with count_writes() as writes, count_redis_commands() as commands:
         for _ in range(5):
             again = token_of(alice_client)
             assert again.json() == first.json()
     assert idp.count() == before
     assert writes == []
+    if store_backend == "redis":
+        assert commands == ["GET"] * 5  # one Redis command per hit, and no write
+    else:
+        assert commands == []
 
 
 def test_the_token_is_accepted_by_the_api(idp, alice_client):

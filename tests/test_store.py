@@ -1,4 +1,7 @@
-"""The database store: encrypted at rest, key rotation, compare-and-set, bad rows."""
+"""Both token stores: encrypted at rest, key rotation, compare-and-set, bad entries.
+
+Every test here runs once with the database store and once with the Redis store.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +14,39 @@ import msal_django
 from msal_django import tokens
 from msal_django.models import CachedAccount
 from msal_django.stores import AccountInfo, get_store
+from msal_django.stores.redis import redis_store
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def backend(store_backend):
+    return store_backend
+
+
+def stored_blob(home_account_id: str) -> bytes:
+    """The encrypted token cache as the store holds it."""
+    if get_store().name == "database":
+        return bytes(CachedAccount.objects.get(home_account_id=home_account_id).data)
+    server, key = redis_store._locate(home_account_id)
+    return server.get(key).rpartition(b":")[2]
+
+
+def store_blob(home_account_id: str, blob: bytes) -> None:
+    """Overwrite the encrypted token cache in place, as an attacker or a bug would."""
+    if get_store().name == "database":
+        CachedAccount.objects.filter(home_account_id=home_account_id).update(data=blob)
+        return
+    server, key = redis_store._locate(home_account_id)
+    head = server.get(key).rpartition(b":")[0]
+    server.set(key, head + b":" + blob, keepttl=True)
 
 
 def test_tokens_are_encrypted_at_rest(alice_client):
     access_token = alice_client.get("/token/").json()["access_token"]
     row = CachedAccount.objects.get()
-    raw = bytes(row.data)
+    assert row.store == get_store().name
+    raw = stored_blob(row.home_account_id)
     assert access_token.encode() not in raw
     assert b"refresh_token" not in raw.lower()
     assert b"secret" not in raw
@@ -56,7 +84,7 @@ def test_explicit_encryption_keys_rotate(alice_client, settings):
 @pytest.mark.parametrize("garbage", [b"", b"not a fernet token", b"gAAAAABtampered"])
 def test_unreadable_row_is_treated_as_empty_with_a_warning(alice_client, caplog, garbage):
     row = CachedAccount.objects.get()
-    CachedAccount.objects.filter(pk=row.pk).update(data=garbage)
+    store_blob(row.home_account_id, garbage)
     with caplog.at_level(logging.WARNING, logger="msal_django"):
         response = alice_client.get("/token/")
     assert response.status_code == 302  # sign in again, not a 500
@@ -66,9 +94,9 @@ def test_unreadable_row_is_treated_as_empty_with_a_warning(alice_client, caplog,
 
 def test_tampered_ciphertext_is_rejected(alice_client, caplog):
     row = CachedAccount.objects.get()
-    data = bytearray(bytes(row.data))
+    data = bytearray(stored_blob(row.home_account_id))
     data[40] ^= 1
-    CachedAccount.objects.filter(pk=row.pk).update(data=bytes(data))
+    store_blob(row.home_account_id, bytes(data))
     assert alice_client.get("/token/").status_code == 302
     assert "could not be decrypted" in caplog.text
 

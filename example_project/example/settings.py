@@ -58,6 +58,18 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DI
 STATIC_URL = "static/"
 USE_TZ = True
 
+# MSAL_DJANGO_TOKEN_CACHE=redis keeps the tokens in Redis (MSAL_DJANGO_REDIS_URL, by
+# default the local one) through this django-redis cache instead of the database.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if os.environ.get("MSAL_DJANGO_TOKEN_CACHE") == "redis":
+    CACHES["tokens"] = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": os.environ.get("MSAL_DJANGO_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "KEY_PREFIX": "msal-django-example",
+        # Bounded, so a Redis that stops answering gives a 503 page, not a hung worker.
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+    }
+
 MSAL_DJANGO = {
     "CLIENT_ID": os.environ.get("MSAL_DJANGO_CLIENT_ID", "msal-django-example"),
     "CLIENT_CREDENTIAL": os.environ.get("MSAL_DJANGO_CLIENT_SECRET", "example-secret"),
@@ -65,6 +77,7 @@ MSAL_DJANGO = {
     "INSTANCE_DISCOVERY": False,  # the local provider is not known to Microsoft
     "SCOPES": os.environ.get("MSAL_DJANGO_SCOPES", "User.Read").split(),
     "TOKEN_CACHE": os.environ.get("MSAL_DJANGO_TOKEN_CACHE", "database"),
+    "REDIS_CACHE_ALIAS": "tokens",
     "HTTP_CLIENT": os.environ.get("MSAL_DJANGO_HTTP_CLIENT", "msal_django.testing.http_client"),
 }
 # The API the profile page calls: Microsoft Graph's /me, or the local provider's copy.

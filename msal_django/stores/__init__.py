@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 from .base import AccountInfo, Partition, TokenStore
 
-__all__ = ["AccountInfo", "Partition", "TokenStore", "get_store"]
+__all__ = ["AccountInfo", "DefersRemoval", "Partition", "TokenStore", "get_store"]
+
+
+@runtime_checkable
+class DefersRemoval(Protocol):
+    """A store that can record a removal it cannot make now and make it later (Redis)."""
+
+    def defer_removal(self, home_account_id: str, reason: str) -> None: ...
 
 
 def get_store() -> TokenStore:
@@ -16,4 +25,8 @@ def get_store() -> TokenStore:
         from .database import database_store
 
         return database_store
+    if name == "redis":
+        from .redis import redis_store
+
+        return redis_store
     raise ValueError(f"Unknown MSAL_DJANGO['TOKEN_CACHE'] {name!r}; run manage.py check.")

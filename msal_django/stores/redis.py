@@ -1,0 +1,322 @@
+"""The Redis store: one key per account in a django-redis cache, shared by every host.
+
+The key is ``msal_django:<client id>:<home_account_id>`` passed through the cache's own
+``make_key`` (so its ``KEY_PREFIX`` and ``VERSION`` apply), on the server django-redis
+picks for it (``ShardClient``) or the primary (``DefaultClient``, ``SentinelClient``):
+never a replica, which could still hold tokens a logout has removed. The value is one
+string, so a cache hit is one ``GET`` and a compare-and-set one script call::
+
+    md1:<version>:<user pk>:<Fernet token of MSAL's serialized cache>
+
+The Django user's link to the account, and the summary the admin and ``msal_purge``
+show, stay in the database: a ``CachedAccount`` row with ``store="redis"`` and no data.
+
+A logout that cannot reach Redis records a ``PendingRemoval`` in the database instead.
+Every process applies the recorded removals before it reads Redis whenever its last
+look at them is older than ``REDIS_PENDING_CHECK_INTERVAL`` (or Redis failed it since),
+and the logout returns only after that interval has passed since the record was
+committed. So a read that starts after the logout returns, on any host, first sees the
+record and removes the tokens: nothing can be read back, even when only the logging-out
+host lost Redis. A cache hit pays one ``time.monotonic()`` for this, and one database
+query per interval per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any, cast
+
+from django.core.cache import caches
+from django.db import DatabaseError, router, transaction
+from django.utils import timezone
+from redis.commands.core import Script
+from redis.exceptions import RedisError
+
+from ..conf import msal_settings
+from ..exceptions import StoreUnavailable
+from ..models import CachedAccount, PendingRemoval
+from ..summary import summarize
+from .base import AccountInfo, Partition, TokenStore, new_version
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+    from redis import Redis
+
+logger = logging.getLogger("msal_django.stores")
+
+FORMAT = b"md1:"
+_HEAD = len(FORMAT) + 32 + 1  # "md1:" + a uuid4 hex version + ":"
+
+# Compare-and-set in one round trip: write only if the key still holds the version the
+# request loaded, so a slower refresh cannot overwrite newer tokens and a request that
+# loaded the account before a logout cannot write it back. The owner is kept as stored.
+# KEYS[1]: the key. ARGV: the loaded head "md1:<version>:", the new head, the new Fernet
+# token, the TTL in seconds.
+_CAS_SCRIPT = b"""
+local current = redis.call('GET', KEYS[1])
+if not current or string.sub(current, 1, string.len(ARGV[1])) ~= ARGV[1] then
+  return 0
+end
+local owner = string.match(string.sub(current, string.len(ARGV[1]) + 1), '^(.*):')
+if not owner then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2] .. owner .. ':' .. ARGV[3], 'EX', ARGV[4])
+return 1
+"""
+
+REDIS_ERRORS = (RedisError, OSError)
+_RECHECK_MARGIN = 0.05  # seconds, for the rate difference of clocks on different hosts
+
+
+class RedisStore(TokenStore):
+    name = "redis"
+
+    def __init__(self) -> None:
+        # Bytes, so no client is needed to hash it; each call passes the right server.
+        self._cas = Script(cast(Any, None), _CAS_SCRIPT)
+
+    # Where a key lives.
+
+    def _locate(self, home_account_id: str) -> tuple[Redis, str]:
+        alias = msal_settings.REDIS_CACHE_ALIAS
+        client = caches[alias].client  # type: ignore[attr-defined]
+        key = str(client.make_key(f"msal_django:{msal_settings.CLIENT_ID}:{home_account_id}"))
+        if hasattr(client, "get_server"):  # ShardClient: the server that holds this key
+            return client.get_server(key), key
+        # What django_redis.get_redis_connection(alias) returns: the primary, never a replica.
+        return client.get_client(write=True), key
+
+    def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        pending.suspect()
+        return StoreUnavailable(
+            f"The Redis token store is unavailable ({type(exc).__name__}); retry later."
+        )
+
+    def _ttl(self) -> int:
+        return msal_settings.REFRESH_TOKEN_LIFETIME + msal_settings.REDIS_TTL_MARGIN
+
+    # The TokenStore interface.
+
+    def load(self, home_account_id: str, user_id: Any = None) -> Partition:
+        pending.before_read()
+        try:
+            server, key = self._locate(home_account_id)
+            value = server.get(key)
+        except REDIS_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        return self._parse(home_account_id, value, user_id)
+
+    def _parse(self, home_account_id: str, value: Any, user_id: Any) -> Partition:
+        if value is None:
+            return Partition(home_account_id, None, None)
+        if not (
+            isinstance(value, bytes)
+            and value.startswith(FORMAT)
+            and value[_HEAD - 1 : _HEAD] == b":"
+        ):
+            logger.warning(
+                "The Redis key of account %s does not hold an msal_django token cache "
+                "(another client's data?); treating it as empty.",
+                home_account_id,
+            )
+            return Partition(home_account_id, None, None)
+        owner, _, token = value[_HEAD:].rpartition(b":")
+        if user_id is not None and owner != str(user_id).encode():
+            return Partition(home_account_id, None, None)
+        version = value[len(FORMAT) : _HEAD - 1].decode("ascii", "replace")
+        return Partition(home_account_id, self.unseal(home_account_id, token), version)
+
+    def save(self, partition: Partition, state: str) -> bool:
+        if partition.version is None:
+            return False
+        version = new_version()
+        loaded_head = FORMAT + partition.version.encode() + b":"
+        try:
+            server, key = self._locate(partition.home_account_id)
+            new_head = FORMAT + version.encode() + b":"
+            args: list[bytes | int] = [loaded_head, new_head, self.seal(state), self._ttl()]
+            written = self._cas(keys=[key], args=args, client=server)
+        except REDIS_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        if written:
+            self._summarize(partition.home_account_id, state, version)
+        return bool(written)
+
+    def _summarize(self, home_account_id: str, state: str, version: str) -> None:
+        # The summary is for the admin only: a database hiccup must not fail the request.
+        now = timezone.now()
+        try:
+            with transaction.atomic(using=router.db_for_write(CachedAccount)):
+                CachedAccount.objects.filter(home_account_id=home_account_id).update(
+                    version=version, updated_at=now, **summarize(state, now).as_fields()
+                )
+        except DatabaseError as exc:
+            logger.warning("Could not update the summary of account %s: %s", home_account_id, exc)
+
+    def replace(
+        self, home_account_id: str, state: str, user: AbstractBaseUser | None, info: AccountInfo
+    ) -> None:
+        pending.before_read()
+        version = new_version()
+        owner = b"" if user is None else str(user.pk).encode()
+        value = FORMAT + version.encode() + b":" + owner + b":" + self.seal(state)
+        try:
+            server, key = self._locate(home_account_id)
+            server.set(key, value, ex=self._ttl())
+        except REDIS_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        CachedAccount.objects.update_or_create(
+            home_account_id=home_account_id,
+            defaults={
+                "user": cast(Any, user),
+                "data": b"",
+                "version": version,
+                "username": info.username[:255],
+                "tenant_id": info.tenant_id[:64],
+                "store": self.name,
+                **summarize(state).as_fields(),
+            },
+        )
+
+    def remove(self, home_account_id: str) -> bool:
+        try:
+            server, key = self._locate(home_account_id)
+            deleted = int(server.delete(key))
+        except REDIS_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        with transaction.atomic(using=router.db_for_write(CachedAccount)):
+            rows, _ = CachedAccount.objects.filter(home_account_id=home_account_id).delete()
+        return deleted > 0 or rows > 0
+
+    def remove_many(self, home_account_ids: list[str]) -> list[str]:
+        # One pipeline per server holding any of the keys: one round trip with one server.
+        by_server: dict[int, tuple[Redis, list[tuple[str, str]]]] = {}
+        try:
+            for home_account_id in home_account_ids:
+                server, key = self._locate(home_account_id)
+                by_server.setdefault(id(server), (server, []))[1].append((home_account_id, key))
+            gone: set[str] = set()
+            for server, keys in by_server.values():
+                pipe = server.pipeline(transaction=False)
+                for _, key in keys:
+                    pipe.delete(key)
+                gone.update(a for (a, _), n in zip(keys, pipe.execute(), strict=True) if n)
+        except REDIS_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        alias = router.db_for_write(CachedAccount)
+        with transaction.atomic(using=alias):
+            rows = CachedAccount.objects.using(alias).filter(home_account_id__in=home_account_ids)
+            gone.update(rows.select_for_update().values_list("home_account_id", flat=True))
+            rows.delete()
+        return [a for a in home_account_ids if a in gone]
+
+    def accounts_of(self, user: AbstractBaseUser) -> list[str]:
+        return list(
+            CachedAccount.objects.filter(user_id=user.pk).values_list("home_account_id", flat=True)
+        )
+
+    # Removals Redis could not take at the time (see the module docstring).
+
+    def defer_removal(self, home_account_id: str, reason: str) -> None:
+        """Record the removal for when Redis answers; return once every host will see it."""
+        using = router.db_for_write(PendingRemoval)
+        try:
+            with transaction.atomic(using=using):
+                # A new row (a new pk) each time, so an older application cannot delete it.
+                PendingRemoval.objects.filter(home_account_id=home_account_id).delete()
+                PendingRemoval.objects.create(home_account_id=home_account_id, reason=reason)
+        except DatabaseError as exc:
+            raise StoreUnavailable(
+                f"Neither Redis nor the database could record the logout: {exc}"
+            ) from exc
+        pending.suspect()
+        logger.warning(
+            "Redis is unavailable: the removal of account %s is recorded and will be "
+            "applied as soon as Redis answers.",
+            home_account_id,
+        )
+        # Every process looks at the records at least this often before reading Redis:
+        # once it has passed after the commit, no read anywhere can miss this one.
+        wait = msal_settings.REDIS_PENDING_CHECK_INTERVAL + _RECHECK_MARGIN
+        transaction.on_commit(lambda: time.sleep(wait), using=using)
+
+
+def apply_pending_removals(batch_size: int = 500) -> int:
+    """Apply every removal recorded while Redis was unavailable; returns how many.
+
+    Sends ``account_removed`` for each, once (whichever process deletes the record).
+    Raises ``StoreUnavailable`` if Redis is still unavailable.
+    """
+    from ..logout import send_account_removed
+
+    store = redis_store
+    using = router.db_for_write(PendingRemoval)
+    applied = 0
+    while True:
+        try:
+            batch = list(PendingRemoval.objects.using(using).order_by("pk")[:batch_size])
+        except DatabaseError as exc:
+            raise StoreUnavailable(f"The database is unavailable: {exc}") from exc
+        for record in batch:
+            user = (
+                CachedAccount.objects.using(using)
+                .filter(home_account_id=record.home_account_id)
+                .select_related("user")
+                .first()
+            )
+            store.remove(record.home_account_id)
+            deleted, _ = PendingRemoval.objects.using(using).filter(pk=record.pk).delete()
+            if deleted:
+                applied += 1
+                logger.info(
+                    "Applied the recorded removal of account %s (%s).",
+                    record.home_account_id,
+                    record.reason,
+                )
+                send_account_removed(
+                    RedisStore,
+                    record.home_account_id,
+                    user=user.user if user is not None else None,
+                    reason=record.reason,
+                )
+        if len(batch) < batch_size:
+            return applied
+
+
+class _PendingRemovals:
+    """This process's view of the ``PendingRemoval`` records (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._checked_at = float("-inf")  # monotonic time the last look started
+        self._suspect = True  # look before the first read
+        self._lock = threading.Lock()
+
+    def suspect(self) -> None:
+        """Redis failed or a removal was recorded: look again before the next read."""
+        self._suspect = True
+
+    def _due(self) -> bool:
+        interval = msal_settings.REDIS_PENDING_CHECK_INTERVAL
+        return self._suspect or time.monotonic() - self._checked_at >= interval
+
+    def before_read(self) -> None:
+        if not self._due():  # the hot path
+            return
+        with self._lock:
+            if not self._due():
+                return
+            started = time.monotonic()
+            self._suspect = False
+            try:
+                apply_pending_removals()
+            except BaseException:
+                self._suspect = True
+                raise
+            self._checked_at = started
+
+
+pending = _PendingRemovals()
+redis_store = RedisStore()

@@ -1,0 +1,416 @@
+"""The Redis store: its keys and TTLs, bad values, races across threads and processes,
+and a Redis that stops answering (a 503, and logouts that still hold)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+
+import msal_django
+from msal_django import tokens
+from msal_django.crypto import fernet_key
+from msal_django.models import CachedAccount, PendingRemoval
+from msal_django.signals import account_removed
+from msal_django.stores.redis import FORMAT, apply_pending_removals, redis_store
+
+from .redis_servers import RedisServer, cache, free_port, requires_redis_server
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parent.parent
+SCOPES = ["User.Read"]
+
+
+@pytest.fixture
+def redis_tokens(settings, msal_config):
+    settings.MSAL_DJANGO = {
+        **settings.MSAL_DJANGO,
+        "TOKEN_CACHE": "redis",
+        "REDIS_CACHE_ALIAS": "redis",
+    }
+    yield
+    from .conftest import flush_redis_prefix
+
+    flush_redis_prefix("redis")
+
+
+@pytest.fixture
+def removed():
+    calls = []
+
+    def receiver(sender, **kwargs):
+        calls.append(kwargs)
+
+    account_removed.connect(receiver)
+    yield calls
+    account_removed.disconnect(receiver)
+
+
+def raw(home_account_id: str) -> tuple[bytes | None, int]:
+    server, key = redis_store._locate(home_account_id)
+    return server.get(key), server.ttl(key)
+
+
+def test_one_key_per_account_namespaced_with_a_ttl(redis_tokens, alice_client, settings):
+    home_account_id = CachedAccount.objects.get().home_account_id
+    _, key = redis_store._locate(home_account_id)
+    prefix = settings.CACHES["redis"]["KEY_PREFIX"]
+    assert key == f"{prefix}:1:msal_django:msal-django-tests:{home_account_id}"
+    value, ttl = raw(home_account_id)
+    assert value.startswith(FORMAT)
+    lifetime = 90 * 24 * 3600 + 24 * 3600  # REFRESH_TOKEN_LIFETIME + REDIS_TTL_MARGIN
+    assert lifetime - 5 < ttl <= lifetime
+    row = CachedAccount.objects.get()
+    assert (row.store, bytes(row.data), row.refresh_tokens) == ("redis", b"", 1)
+
+
+def test_a_refresh_sets_the_ttl_in_its_compare_and_set(redis_tokens, idp, sign_in, settings):
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "REDIS_TTL_MARGIN": 100}
+    idp.access_token_lifetime = 60  # MSAL refreshes tokens this short-lived on every call
+    client = Client()
+    sign_in(client, "alice")
+    home_account_id = CachedAccount.objects.get().home_account_id
+    server, key = redis_store._locate(home_account_id)
+    server.expire(key, 50)
+    before = raw(home_account_id)[0]
+    assert client.get("/token/").status_code == 200
+    value, ttl = raw(home_account_id)
+    assert value != before
+    assert 90 * 24 * 3600 + 95 < ttl <= 90 * 24 * 3600 + 100
+
+
+def test_a_hit_does_not_extend_the_ttl(redis_tokens, alice_client):
+    home_account_id = CachedAccount.objects.get().home_account_id
+    server, key = redis_store._locate(home_account_id)
+    server.expire(key, 1000)
+    for _ in range(3):
+        assert alice_client.get("/token/").status_code == 200
+    assert 990 < server.ttl(key) <= 1000
+
+
+def _foreign_key_value(home_account_id: str) -> bytes:
+    head = raw(home_account_id)[0].rpartition(b":")[0]  # this version, this owner
+    token = Fernet(fernet_key("some-other-site-key-0123456789-abcdefghijkl")).encrypt(b"{}")
+    return head + b":" + token
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(lambda h: b"garbage", id="garbage"),
+        pytest.param(lambda h: pickle.dumps({"AccessToken": "x"}), id="another-client"),
+        pytest.param(lambda h: FORMAT + b"short", id="truncated"),
+        pytest.param(_foreign_key_value, id="unknown-key"),
+    ],
+)
+def test_a_bad_value_reads_as_empty_with_a_warning_without_content(
+    redis_tokens, alice_client, caplog, value
+):
+    home_account_id = CachedAccount.objects.get().home_account_id
+    server, key = redis_store._locate(home_account_id)
+    bad = value(home_account_id)
+    server.set(key, bad)
+    with caplog.at_level(logging.WARNING, logger="msal_django"):
+        response = alice_client.get("/token/")
+    assert response.status_code == 302  # sign in again, never a 500
+    assert home_account_id in caplog.text
+    assert "treating it as empty" in caplog.text
+    assert bad.decode("latin-1") not in caplog.text
+    assert server.get(key) == bad  # nothing overwritten behind the user's back
+
+
+def test_a_user_never_reads_another_users_key(redis_tokens, sign_in, django_user_model):
+    alice, bob = Client(), Client()
+    sign_in(alice, "alice")
+    sign_in(bob, "bob")
+    alice_account = CachedAccount.objects.get(user__username__startswith="alice")
+    bob_user = django_user_model.objects.get(username__startswith="bob")
+    assert redis_store.load(alice_account.home_account_id, bob_user.pk).state is None
+    assert redis_store.load(alice_account.home_account_id, alice_account.user_id).state
+
+
+# -- races --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refreshes_never_lose_the_newest_refresh_token(redis_tokens, idp, sign_in):
+    """Refresh storms from several threads: the stored refresh token is never one a
+    refresh has already spent, so single-use refresh tokens keep working."""
+    idp.access_token_lifetime = 60  # every call refreshes
+    client = Client()
+    sign_in(client, "alice")
+    account = CachedAccount.objects.get()
+    errors: list[BaseException] = []
+
+    def refresh(n):
+        try:
+            for _ in range(n):
+                tokens.acquire(account.home_account_id, ["User.Read"], user=account.user)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refresh, args=(6,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert idp.count("token", grant_type="refresh_token") >= 24
+    # From now on a spent refresh token is refused: the stored one must be unspent.
+    idp.strict_refresh_token_rotation = True
+    for _ in range(3):
+        assert tokens.acquire(account.home_account_id, ["User.Read"], user=account.user)
+
+
+CHILD = r"""
+import json, os, sys, time
+sys.path.insert(0, os.environ["CHILD_ROOT"])
+import tests.settings as s
+s.DATABASES = json.loads(os.environ["CHILD_DATABASES"])
+s.CACHES = json.loads(os.environ["CHILD_CACHES"])
+s.MSAL_DJANGO = json.loads(os.environ["CHILD_MSAL_DJANGO"])
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+import msal_django
+from msal_django import tokens
+user = get_user_model().objects.get(pk=int(os.environ["CHILD_USER"]))
+account, stop = os.environ["CHILD_ACCOUNT"], os.environ["CHILD_STOP"]
+print("ready", flush=True)
+while not os.path.exists(stop):
+    started = time.time()
+    try:
+        tokens.acquire(account, ["User.Read"], user=user)
+    except msal_django.InteractionRequired:
+        time.sleep(0.005)
+        continue
+    except msal_django.MsalDjangoError as exc:
+        print("error", started, type(exc).__name__, flush=True)
+        time.sleep(0.01)
+        continue
+    print("ok", started, flush=True)
+"""
+
+
+class ChildProcess:
+    """Another Django process (another host, as far as the store can tell) calling
+    ``tokens.acquire`` for one account in a loop; reports when it got a token."""
+
+    def __init__(self, tmp_path: Path, settings, account: CachedAccount) -> None:
+        self.stop_file = tmp_path / f"stop-{account.pk}-{time.monotonic_ns()}"
+        databases = {"default": {**settings.DATABASES["default"]}}
+        databases["default"]["NAME"] = connection.settings_dict["NAME"]
+        databases["default"].pop("TEST", None)
+        env = {
+            **os.environ,
+            "CHILD_ROOT": str(ROOT),
+            "CHILD_DATABASES": json.dumps(databases, default=str),
+            "CHILD_CACHES": json.dumps(settings.CACHES),
+            "CHILD_MSAL_DJANGO": json.dumps(settings.MSAL_DJANGO),
+            "CHILD_USER": str(account.user_id),
+            "CHILD_ACCOUNT": account.home_account_id,
+            "CHILD_STOP": str(self.stop_file),
+            "MSAL_DJANGO_TESTING_CA_FILE": msal_django_ca_file(),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE, text=True, cwd=ROOT
+        )
+        self.lines: list[list[str]] = []
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline().strip() == "ready"
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.split())
+
+    def tokens_started_between(self, start: float, end: float) -> list[float]:
+        return [
+            float(t) for kind, t, *_ in list(self.lines) if kind == "ok" and start < float(t) < end
+        ]
+
+    def wait_for_token(self, after: float, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.tokens_started_between(after, float("inf")):
+            assert time.monotonic() < deadline, self.lines[-5:]
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.stop_file.touch()
+        self.process.wait(timeout=10)
+        self.reader.join(timeout=5)
+
+
+def msal_django_ca_file() -> str:
+    from msal_django.testing.provider import _running
+
+    return _running[-1].ca_file
+
+
+@pytest.mark.django_db(transaction=True)
+def test_logout_racing_refreshes_in_threads_and_another_process(
+    redis_tokens, idp, sign_in, settings, tmp_path
+):
+    """Threads here and another process refresh one account while it logs out: no
+    token is obtained by a call that starts after logout returns, in either."""
+    idp.access_token_lifetime = 60  # every call refreshes
+    client = Client()
+    sign_in(client, "alice")
+    child = ChildProcess(tmp_path, settings, CachedAccount.objects.get())
+    windows: list[tuple[float, float]] = []
+    try:
+        for _round in range(4):
+            if _round:
+                sign_in(client, "alice")
+            account = CachedAccount.objects.get()
+            signed_in = time.time()
+            child.wait_for_token(after=signed_in)
+            late: list[float] = []
+            logged_out_at: list[float] = []
+            stop = threading.Event()
+
+            def refresh(account=account, logged_out_at=logged_out_at, late=late, stop=stop):
+                try:
+                    while not stop.is_set():
+                        started = time.time()
+                        try:
+                            tokens.acquire(
+                                account.home_account_id, ["User.Read"], user=account.user
+                            )
+                        except msal_django.InteractionRequired:
+                            continue
+                        if logged_out_at and started > logged_out_at[0]:
+                            late.append(started)
+                finally:
+                    connection.close()
+
+            threads = [threading.Thread(target=refresh) for _ in range(3)]
+            for t in threads:
+                t.start()
+            time.sleep(0.2)
+            assert client.post("/auth/logout/").status_code == 302
+            logged_out_at.append(time.time())
+            time.sleep(0.3)
+            stop.set()
+            for t in threads:
+                t.join()
+            windows.append((logged_out_at[0], time.time()))
+            assert late == []
+            assert not CachedAccount.objects.exists()
+            assert raw(account.home_account_id)[0] is None
+    finally:
+        child.stop()
+    for start, end in windows:
+        assert child.tokens_started_between(start, end) == []
+    assert idp.count("token", grant_type="refresh_token") > 0
+
+
+# -- Redis stops answering ----------------------------------------------------------
+
+
+@pytest.fixture
+def own_redis(tmp_path, settings, msal_config):
+    """The token store on a redis-server of this test's own, which it may kill."""
+    with RedisServer(tmp_path / "redis") as server:
+        settings.CACHES = {**settings.CACHES, "own": cache(server.url, "own")}
+        settings.MSAL_DJANGO = {
+            **settings.MSAL_DJANGO,
+            "TOKEN_CACHE": "redis",
+            "REDIS_CACHE_ALIAS": "own",
+            "REDIS_PENDING_CHECK_INTERVAL": 0.2,
+        }
+        yield server
+
+
+@requires_redis_server
+def test_redis_down_is_a_503_and_a_logout_meanwhile_holds(own_redis, sign_in, removed):
+    phone, laptop = Client(), Client()
+    sign_in(phone, "alice")
+    sign_in(laptop, "alice")  # two sessions of one user, one account
+    assert phone.get("/token/").status_code == 200
+    home_account_id = CachedAccount.objects.get().home_account_id
+    _, key = redis_store._locate(home_account_id)
+
+    own_redis.kill()
+    started = time.monotonic()
+    assert phone.get("/token/").status_code == 503
+    assert time.monotonic() - started < 3  # bounded by the socket timeouts
+    response = phone.post("/auth/logout/")
+    assert response.status_code == 302  # the Django session ends all the same
+    assert "_auth_user_id" not in phone.session
+    assert PendingRemoval.objects.filter(home_account_id=home_account_id).exists()
+    assert removed == []  # not yet: the tokens are still in Redis
+    assert laptop.get("/token/").status_code == 503
+
+    own_redis.start()
+    assert own_redis.client().exists(key)  # the restarted Redis still holds them
+    assert laptop.get("/token/").status_code == 302  # applied before the read
+    assert not own_redis.client().exists(key)
+    assert not PendingRemoval.objects.exists()
+    assert not CachedAccount.objects.exists()
+    assert [(r["home_account_id"], r["reason"]) for r in removed] == [(home_account_id, "logout")]
+    assert removed[0]["user"] == get_user_model().objects.get()
+    assert apply_pending_removals() == 0
+
+
+@requires_redis_server
+def test_pending_removals_are_applied_in_batches(own_redis, sign_in, removed):
+    sign_in(Client(), "alice")
+    sign_in(Client(), "bob")
+    accounts = list(CachedAccount.objects.values_list("home_account_id", flat=True))
+    for home_account_id in accounts:
+        PendingRemoval.objects.create(home_account_id=home_account_id, reason="logout")
+    assert apply_pending_removals(batch_size=1) == 2
+    assert not CachedAccount.objects.exists()
+    assert all(raw(a)[0] is None for a in accounts)
+    assert sorted(r["home_account_id"] for r in removed) == sorted(accounts)
+
+
+@requires_redis_server
+@pytest.mark.django_db(transaction=True)
+def test_a_host_cut_off_from_redis_logs_out_and_no_other_host_serves_the_tokens(
+    redis_tokens, idp, sign_in, settings, tmp_path
+):
+    """This process loses Redis and logs alice out; another process that still reaches
+    Redis must serve nothing for a call starting after the logout returns."""
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "REDIS_PENDING_CHECK_INTERVAL": 0.3}
+    client = Client()
+    sign_in(client, "alice")
+    account = CachedAccount.objects.get()
+    child = ChildProcess(tmp_path, settings, account)
+    try:
+        child.wait_for_token(after=0)
+        settings.CACHES = {
+            **settings.CACHES,
+            "cut-off": cache(f"redis://127.0.0.1:{free_port()}/0", "x"),
+        }
+        settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "REDIS_CACHE_ALIAS": "cut-off"}
+        started = time.monotonic()
+        assert client.post("/auth/logout/").status_code == 302
+        logged_out_at = time.time()
+        assert time.monotonic() - started >= 0.3  # it waited for every host to look
+        time.sleep(0.8)
+    finally:
+        child.stop()
+    assert child.tokens_started_between(0, logged_out_at)  # it was serving before
+    assert child.tokens_started_between(logged_out_at, float("inf")) == []
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "REDIS_CACHE_ALIAS": "redis"}
+    assert raw(account.home_account_id)[0] is None  # the other process applied it
+    assert not PendingRemoval.objects.exists()

@@ -16,7 +16,7 @@ class MsalDjangoConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_out
         from django.core.signals import setting_changed
 
-        from . import client, redact
+        from . import client, redact, sessions
         from .checks import check_settings
         from .logout import on_user_logged_out
 
@@ -29,6 +29,7 @@ class MsalDjangoConfig(AppConfig):
         redact.install()
         checks.register(check_settings)
         user_logged_out.connect(on_user_logged_out, dispatch_uid="msal_django.logout")
+        user_logged_out.connect(sessions.on_user_logged_out, dispatch_uid="msal_django.sessions")
 
         def on_setting_changed(setting: str, **kwargs: Any) -> None:
             if setting in ("MSAL_DJANGO", "SECRET_KEY", "SECRET_KEY_FALLBACKS"):

@@ -36,10 +36,12 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         *_check_authority(merged),
         *_check_scopes(merged),
         *_check_store(merged),
+        *_check_redis(merged),
         *_check_keys(merged),
         *_check_http_client(merged),
         *_check_urls(merged),
         *_check_django_setup(),
+        *_check_logout_channels(merged),
     ]
 
 
@@ -140,6 +142,70 @@ def _check_store(config: dict[str, Any]) -> list[CheckMessage]:
     return []
 
 
+def _check_redis(config: dict[str, Any]) -> list[CheckMessage]:
+    if config["TOKEN_CACHE"] != "redis":
+        return []
+    try:
+        from django_redis.cache import RedisCache
+    except ImportError:
+        return [
+            Error(
+                'MSAL_DJANGO["TOKEN_CACHE"] is "redis" but django-redis cannot be imported.',
+                hint="pip install 'msal-django[redis]' (or django-redis).",
+                id="msal_django.E015",
+            )
+        ]
+    alias = config["REDIS_CACHE_ALIAS"]
+    cache = getattr(settings, "CACHES", {}).get(alias)
+    if not isinstance(cache, dict):
+        return [
+            Error(
+                f'MSAL_DJANGO["REDIS_CACHE_ALIAS"] is {alias!r}, which is not in CACHES.',
+                hint="Add a django-redis cache under that alias to CACHES, or set "
+                "REDIS_CACHE_ALIAS to the alias of one.",
+                id="msal_django.E016",
+            )
+        ]
+    try:
+        backend = import_string(cache.get("BACKEND", ""))
+    except ImportError:
+        backend = None
+    if not (isinstance(backend, type) and issubclass(backend, RedisCache)):
+        return [
+            Error(
+                f"CACHES[{alias!r}] is {cache.get('BACKEND')!r}, not a django-redis cache.",
+                hint='Use "BACKEND": "django_redis.cache.RedisCache" (Django\'s own RedisCache, '
+                "LocMemCache and the others cannot hold tokens shared by every worker).",
+                id="msal_django.E017",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for name in ("REDIS_TTL_MARGIN", "REDIS_PENDING_CHECK_INTERVAL"):
+        value = config[name]
+        seconds = value.total_seconds() if hasattr(value, "total_seconds") else value
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            errors.append(
+                Error(
+                    f'MSAL_DJANGO["{name}"] must be a number of seconds (or a timedelta) >= 0.',
+                    hint="Leave it unset for the default (see README.md).",
+                    id="msal_django.E018",
+                )
+            )
+    options = cache.get("OPTIONS") or {}
+    missing = [o for o in ("SOCKET_CONNECT_TIMEOUT", "SOCKET_TIMEOUT") if not options.get(o)]
+    if missing:
+        errors.append(
+            Warning(
+                f'CACHES[{alias!r}]["OPTIONS"] sets no {" or ".join(missing)}: a Redis that '
+                "stops answering would hold requests (and logouts) for as long as the OS waits.",
+                hint='Set e.g. "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1 (seconds); '
+                "requests then answer 503 while Redis is unavailable.",
+                id="msal_django.W002",
+            )
+        )
+    return errors
+
+
 def _check_keys(config: dict[str, Any]) -> list[CheckMessage]:
     keys = config["ENCRYPTION_KEYS"]
     if keys is None:
@@ -229,4 +295,42 @@ def _check_django_setup() -> list[CheckMessage]:
                     id="msal_django.E014",
                 )
             )
+    return errors
+
+
+def _check_logout_channels(config: dict[str, Any]) -> list[CheckMessage]:
+    """Front- and back-channel logout end sessions by key, and remember logout tokens."""
+    errors: list[CheckMessage] = []
+    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.signed_cookies":
+        errors.append(
+            Error(
+                "The signed_cookies session engine cannot end a session from the server: a "
+                "front- or back-channel logout could not sign the browser out.",
+                hint='Use a server-side engine ("django.contrib.sessions.backends.db", '
+                '"cache", "cached_db" or "file").',
+                id="msal_django.E020",
+            )
+        )
+    for name in ("LOGOUT_TOKEN_MAX_AGE", "CLOCK_SKEW"):
+        value = config[name]
+        seconds = value.total_seconds() if hasattr(value, "total_seconds") else value
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            errors.append(
+                Error(
+                    f'MSAL_DJANGO["{name}"] must be a number of seconds (or a timedelta) >= 0.',
+                    hint="Leave it unset for the default (see README.md).",
+                    id="msal_django.E021",
+                )
+            )
+    default_cache = getattr(settings, "CACHES", {}).get("default", {})
+    if default_cache.get("BACKEND") == "django.core.cache.backends.dummy.DummyCache":
+        errors.append(
+            Warning(
+                "The default cache is the DummyCache: a replayed back-channel logout token "
+                "(its jti) cannot be detected.",
+                hint="Use a shared cache (Redis, memcached or the database cache) as CACHES"
+                '["default"].',
+                id="msal_django.W020",
+            )
+        )
     return errors

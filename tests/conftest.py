@@ -46,6 +46,26 @@ def idp(msal_config: IdentityProvider) -> IdentityProvider:
     return msal_config
 
 
+@pytest.fixture(params=["database", "redis"])
+def store_backend(request, settings, msal_config) -> Iterator[str]:
+    """Runs the test against each token store; the Redis one in the "redis" test cache."""
+    settings.MSAL_DJANGO = {
+        **settings.MSAL_DJANGO,
+        "TOKEN_CACHE": request.param,
+        "REDIS_CACHE_ALIAS": "redis",
+    }
+    yield request.param
+    if request.param == "redis":
+        flush_redis_prefix("redis")
+
+
+def flush_redis_prefix(alias: str) -> None:
+    """Delete every key of the cache ``alias`` (its KEY_PREFIX only)."""
+    from django.core.cache import caches
+
+    caches[alias].delete_pattern("*")
+
+
 SignIn = Callable[..., object]
 
 

@@ -12,7 +12,7 @@ from django.test import Client
 
 import msal_django
 from msal_django import tokens
-from msal_django.models import CachedAccount
+from msal_django.models import CachedAccount, SignInSession
 from msal_django.signals import account_removed
 
 pytestmark = pytest.mark.django_db
@@ -74,9 +74,11 @@ def test_full_journey_sign_in_token_refresh_logout(idp, sign_in, removed):
 
 def test_admin_logout_removes_tokens_too(alice_client):
     get_user_model().objects.update(is_staff=True)
+    assert SignInSession.objects.exists()
     assert alice_client.post("/admin/logout/").status_code in (200, 302)
     assert "_auth_user_id" not in alice_client.session
     assert not CachedAccount.objects.exists()
+    assert not SignInSession.objects.exists()
 
 
 def test_signal_receiver_that_raises_does_not_block_removal(alice_client, caplog):

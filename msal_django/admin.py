@@ -26,6 +26,7 @@ from django.utils.translation import ngettext
 
 from .logout import remove_account
 from .models import CachedAccount
+from .sessions import end_sessions
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[CachedAccount]
@@ -158,11 +159,12 @@ class CachedAccountAdmin(_ModelAdmin):
         )
 
     def _revoke(self, request: HttpRequest, accounts: list[CachedAccount]) -> None:
-        revoked = [
-            account
-            for account in accounts
-            if remove_account(account.home_account_id, user=account.user, reason="admin")
-        ]
+        revoked = []
+        for account in accounts:
+            # Tokens first (the one removal path), then the sessions signed in to it.
+            if remove_account(account.home_account_id, user=account.user, reason="admin"):
+                revoked.append(account)
+            end_sessions(reason="admin", home_account_id=account.home_account_id)
         content_type = ContentType.objects.get_for_model(CachedAccount)
         LogEntry.objects.bulk_create(
             LogEntry(

@@ -91,11 +91,13 @@ def end_sessions(
     subject: str | None = None,
     issuer: str | None = None,
     session_key: str | None = None,
+    home_account_id: str | None = None,
 ) -> EndedSessions:
-    """End every Django session signed in with ``sid`` (or by ``subject``, or with key
-    ``session_key``), within ``issuer`` if given, and remove their accounts' tokens."""
-    if not (sid or subject or session_key):
-        raise ValueError("end_sessions() needs a sid, a subject or a session_key.")
+    """End every Django session signed in with ``sid`` (or by ``subject``, with key
+    ``session_key``, or into account ``home_account_id``), within ``issuer`` if given,
+    and remove their accounts' tokens."""
+    if not (sid or subject or session_key or home_account_id):
+        raise ValueError("end_sessions() needs a sid, a subject, a session key or an account.")
     entries = SignInSession.objects.select_related("user")
     if sid:
         entries = entries.filter(sid=sid)
@@ -105,6 +107,8 @@ def end_sessions(
         entries = entries.filter(issuer=issuer)
     if session_key:
         entries = entries.filter(session_key=session_key)
+    if home_account_id:
+        entries = entries.filter(home_account_id=home_account_id)
     found = list(entries)
     accounts: dict[str, AbstractBaseUser] = {}
     for entry in found:

@@ -108,6 +108,7 @@ def test_revoke_action_asks_for_confirmation_then_removes(alice_client, removed)
     entry = LogEntry.objects.get()
     assert (entry.action_flag, entry.object_id) == (DELETION, str(account.pk))
     assert entry.user.username == "admin-user"
+    assert "_auth_user_id" not in alice_client.session  # signed out here
     assert alice_client.get("/token/").status_code == 302  # must sign in again
 
 

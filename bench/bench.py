@@ -147,14 +147,13 @@ def main() -> int:
 
 def run(idp, args) -> int:
     import msal
-    from cryptography.fernet import Fernet
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
 
     import msal_django
-    from msal_django.crypto import fernet_key
+    from msal_django.crypto import Keyring
     from msal_django.logout import SESSION_ACCOUNT_KEY
     from msal_django.models import CachedAccount
     from msal_django.stores import AccountInfo, get_store
@@ -168,7 +167,7 @@ def run(idp, args) -> int:
     request = SimpleNamespace(user=user, session={SESSION_ACCOUNT_KEY: home_account_id})
 
     # The floor: the same steps written out by hand, on an application built once.
-    fernet = Fernet(fernet_key(settings.SECRET_KEY))
+    keys = Keyring((settings.SECRET_KEY,))  # AES-GCM, as the stores seal caches
     floor_cache = msal.SerializableTokenCache()
     floor_app = msal.ConfidentialClientApplication(
         CLIENT_ID,
@@ -187,7 +186,7 @@ def run(idp, args) -> int:
         with connection.cursor() as cursor:
             cursor.execute(sql, [home_account_id])
             data = cursor.fetchone()[0]
-        floor_cache.deserialize(fernet.decrypt(bytes(data)).decode())
+        floor_cache.deserialize(keys.decrypt(bytes(data), home_account_id))
         return floor_app.acquire_token_silent(SCOPES, account)["access_token"]
 
     def ours() -> str:
@@ -246,15 +245,14 @@ def bench_redis(idp, args, home_account_id, state, user, request):
     """The Redis store's rows: 1 account, then --redis-accounts; its own keys deleted."""
     import msal
     import redis
-    from cryptography.fernet import Fernet
     from django.conf import settings
     from django_redis import get_redis_connection
 
     import msal_django
-    from msal_django.crypto import fernet_key
+    from msal_django.crypto import Keyring
     from msal_django.models import CachedAccount
     from msal_django.stores import AccountInfo, get_store
-    from msal_django.stores.redis import redis_store
+    from msal_django.stores.redis import _HEAD, redis_store
 
     try:
         conn = get_redis_connection("tokens")
@@ -266,7 +264,7 @@ def bench_redis(idp, args, home_account_id, state, user, request):
         store = get_store()
         store.replace(home_account_id, state, user, AccountInfo(username="alice"))
         server, key = redis_store._locate(home_account_id)
-        fernet = Fernet(fernet_key(settings.SECRET_KEY))
+        keys = Keyring((settings.SECRET_KEY,))
         floor_cache = msal.SerializableTokenCache()
         floor_app = msal.ConfidentialClientApplication(
             CLIENT_ID,
@@ -280,8 +278,8 @@ def bench_redis(idp, args, home_account_id, state, user, request):
         account = floor_app.get_accounts()[0]
 
         def floor() -> str:
-            token = server.get(key).rpartition(b":")[2]
-            floor_cache.deserialize(fernet.decrypt(token).decode())
+            sealed = server.get(key)[_HEAD:].partition(b":")[2]
+            floor_cache.deserialize(keys.decrypt(sealed, home_account_id))
             return floor_app.acquire_token_silent(SCOPES, account)["access_token"]
 
         def ours() -> str:

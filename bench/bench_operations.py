@@ -172,7 +172,7 @@ def main() -> int:
     from msal_django.crypto import encrypt
 
     call_command("migrate", verbosity=0)
-    blob = encrypt("x" * STATE_SIZE)
+    blob = encrypt("x" * STATE_SIZE, "bench")
     rows = purge_figures(args.accounts, blob) + admin_figures(args.accounts, blob)
     width = max(len(r[0]) for r in rows)
     print(f"\nOperating the database store ({args.db})\n")

@@ -10,6 +10,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from msal_django import client as msal_client
+from msal_django.signals import account_removed
 from msal_django.testing import IdentityProvider
 
 CLIENT_ID = "msal-django-tests"
@@ -90,3 +91,16 @@ def alice_client(db, sign_in) -> Client:
     response = sign_in(client, "alice")
     assert response.status_code == 302, response.content
     return client
+
+
+@pytest.fixture
+def removed():
+    """Every ``account_removed`` signal sent during the test, as its keyword arguments."""
+    calls: list[dict] = []
+
+    def receiver(sender, **kwargs):
+        calls.append(kwargs)
+
+    account_removed.connect(receiver)
+    yield calls
+    account_removed.disconnect(receiver)

@@ -18,7 +18,6 @@ from msal_django import logout_token
 from msal_django.logout import SESSION_SID_KEY
 from msal_django.logout_token import BACKCHANNEL_LOGOUT_EVENT
 from msal_django.models import CachedAccount, SignInSession
-from msal_django.signals import account_removed
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 
 pytestmark = [
@@ -35,18 +34,6 @@ def fresh_keys():
     logout_token.reset()
     yield
     logout_token.reset()
-
-
-@pytest.fixture
-def removed():
-    calls = []
-
-    def receiver(sender, **kwargs):
-        calls.append(kwargs)
-
-    account_removed.connect(receiver)
-    yield calls
-    account_removed.disconnect(receiver)
 
 
 @pytest.fixture

@@ -10,23 +10,10 @@ from django.test import Client
 
 from msal_django.logout import SESSION_SID_KEY
 from msal_django.models import CachedAccount, SignInSession
-from msal_django.signals import account_removed
 
 pytestmark = pytest.mark.django_db
 
 URL = "/auth/logout/frontchannel/"
-
-
-@pytest.fixture
-def removed():
-    calls = []
-
-    def receiver(sender, **kwargs):
-        calls.append(kwargs)
-
-    account_removed.connect(receiver)
-    yield calls
-    account_removed.disconnect(receiver)
 
 
 @pytest.fixture

@@ -18,18 +18,6 @@ from msal_django.signals import account_removed
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def removed():
-    calls = []
-
-    def receiver(sender, **kwargs):
-        calls.append(kwargs)
-
-    account_removed.connect(receiver)
-    yield calls
-    account_removed.disconnect(receiver)
-
-
 def test_logout_get_shows_a_confirmation_page(alice_client):
     response = alice_client.get("/auth/logout/")
     assert response.status_code == 200

@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from msal_django.models import CachedAccount
 from msal_django.purge import parse_duration, purge, select_accounts
-from msal_django.signals import account_removed
 from msal_django.stores import AccountInfo, get_store
 
 pytestmark = pytest.mark.django_db
@@ -42,18 +41,6 @@ def run(*args):
     out = StringIO()
     call_command("msal_purge", *args, stdout=out)
     return out.getvalue()
-
-
-@pytest.fixture
-def removed():
-    calls = []
-
-    def receiver(sender, **kwargs):
-        calls.append(kwargs)
-
-    account_removed.connect(receiver)
-    yield calls
-    account_removed.disconnect(receiver)
 
 
 def remaining():

@@ -14,16 +14,15 @@ import time
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
 import msal_django
 from msal_django import tokens
-from msal_django.crypto import fernet_key
+from msal_django.crypto import Keyring
 from msal_django.models import CachedAccount, PendingRemoval
-from msal_django.signals import account_removed
+from msal_django.stores.redis import _HEAD as REDIS_HEAD
 from msal_django.stores.redis import FORMAT, apply_pending_removals, redis_store
 
 from .redis_servers import RedisServer, cache, free_port, requires_redis_server
@@ -45,18 +44,6 @@ def redis_tokens(settings, msal_config):
     from .conftest import flush_redis_prefix
 
     flush_redis_prefix("redis")
-
-
-@pytest.fixture
-def removed():
-    calls = []
-
-    def receiver(sender, **kwargs):
-        calls.append(kwargs)
-
-    account_removed.connect(receiver)
-    yield calls
-    account_removed.disconnect(receiver)
 
 
 def raw(home_account_id: str) -> tuple[bytes | None, int]:
@@ -102,8 +89,10 @@ def test_a_hit_does_not_extend_the_ttl(redis_tokens, alice_client):
 
 
 def _foreign_key_value(home_account_id: str) -> bytes:
-    head = raw(home_account_id)[0].rpartition(b":")[0]  # this version, this owner
-    token = Fernet(fernet_key("some-other-site-key-0123456789-abcdefghijkl")).encrypt(b"{}")
+    value = raw(home_account_id)[0]
+    owner = value[REDIS_HEAD:].partition(b":")[0]
+    head = value[:REDIS_HEAD] + owner  # this version, this owner
+    token = Keyring(("some-other-site-key-0123456789-abcdefghijkl",)).encrypt("{}", home_account_id)
     return head + b":" + token
 
 

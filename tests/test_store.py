@@ -14,6 +14,7 @@ import msal_django
 from msal_django import tokens
 from msal_django.models import CachedAccount
 from msal_django.stores import AccountInfo, get_store
+from msal_django.stores.redis import _HEAD as REDIS_HEAD
 from msal_django.stores.redis import redis_store
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,13 @@ def stored_blob(home_account_id: str) -> bytes:
     if get_store().name == "database":
         return bytes(CachedAccount.objects.get(home_account_id=home_account_id).data)
     server, key = redis_store._locate(home_account_id)
-    return server.get(key).rpartition(b":")[2]
+    return _split(server.get(key))[1]
+
+
+def _split(value: bytes) -> tuple[bytes, bytes]:
+    """A Redis value's "md1:<version>:<owner>:" head and its (binary) sealed cache."""
+    owner, _, sealed = value[REDIS_HEAD:].partition(b":")
+    return value[:REDIS_HEAD] + owner + b":", sealed
 
 
 def store_blob(home_account_id: str, blob: bytes) -> None:
@@ -38,8 +45,7 @@ def store_blob(home_account_id: str, blob: bytes) -> None:
         CachedAccount.objects.filter(home_account_id=home_account_id).update(data=blob)
         return
     server, key = redis_store._locate(home_account_id)
-    head = server.get(key).rpartition(b":")[0]
-    server.set(key, head + b":" + blob, keepttl=True)
+    server.set(key, _split(server.get(key))[0] + blob, keepttl=True)
 
 
 def test_tokens_are_encrypted_at_rest(alice_client):
@@ -50,7 +56,7 @@ def test_tokens_are_encrypted_at_rest(alice_client):
     assert access_token.encode() not in raw
     assert b"refresh_token" not in raw.lower()
     assert b"secret" not in raw
-    assert raw.startswith(b"gAAAAA")  # a Fernet token
+    assert raw.startswith(b"m1")  # sealed by msal_django.crypto (AES-GCM)
     assert "data" not in repr(row)
     assert access_token not in str(row)
 
@@ -81,7 +87,7 @@ def test_explicit_encryption_keys_rotate(alice_client, settings):
     assert store.load(row.home_account_id).state == partition.state
 
 
-@pytest.mark.parametrize("garbage", [b"", b"not a fernet token", b"gAAAAABtampered"])
+@pytest.mark.parametrize("garbage", [b"", b"not a sealed cache", b"m1" + bytes(40)])
 def test_unreadable_row_is_treated_as_empty_with_a_warning(alice_client, caplog, garbage):
     row = CachedAccount.objects.get()
     store_blob(row.home_account_id, garbage)
@@ -90,6 +96,16 @@ def test_unreadable_row_is_treated_as_empty_with_a_warning(alice_client, caplog,
     assert response.status_code == 302  # sign in again, not a 500
     assert "could not be decrypted" in caplog.text
     assert CachedAccount.objects.filter(pk=row.pk).exists()  # nothing lost
+
+
+def test_a_cache_copied_into_another_account_does_not_open(alice_client, sign_in, caplog):
+    """The home_account_id is bound in: a row's data moved to another row is refused."""
+    sign_in(Client(), "bob")
+    alice = CachedAccount.objects.get(username__startswith="alice")
+    bob = CachedAccount.objects.get(username__startswith="bob")
+    store_blob(bob.home_account_id, stored_blob(alice.home_account_id))
+    assert get_store().load(bob.home_account_id).state is None
+    assert "could not be decrypted" in caplog.text
 
 
 def test_tampered_ciphertext_is_rejected(alice_client, caplog):

@@ -88,14 +88,14 @@ class TokenStore(ABC):
 
     # Shared by the implementations: encryption at rest.
 
-    def seal(self, state: str) -> bytes:
-        return crypto.encrypt(state)
+    def seal(self, home_account_id: str, state: str) -> bytes:
+        return crypto.encrypt(state, home_account_id)
 
     def unseal(self, home_account_id: str, data: bytes) -> str | None:
         """Decrypt, or None (with a warning that shows no content) if that is impossible."""
         try:
-            return crypto.decrypt(data)
-        except (crypto.InvalidToken, UnicodeDecodeError, TypeError):
+            return crypto.decrypt(data, home_account_id)
+        except crypto.InvalidToken:
             logger.warning(
                 "The token cache of account %s could not be decrypted (tampered with, "
                 "or written with a key no longer configured); treating it as empty.",

@@ -59,7 +59,7 @@ class DatabaseStore(TokenStore):
         updated = CachedAccount.objects.filter(
             home_account_id=partition.home_account_id, version=partition.version
         ).update(
-            data=self.seal(state),
+            data=self.seal(partition.home_account_id, state),
             version=new_version(),
             updated_at=now,
             **summarize(state, now).as_fields(),
@@ -73,7 +73,7 @@ class DatabaseStore(TokenStore):
             home_account_id=home_account_id,
             defaults={
                 "user": cast(Any, user),
-                "data": self.seal(state),
+                "data": self.seal(home_account_id, state),
                 "version": new_version(),
                 "username": info.username[:255],
                 "tenant_id": info.tenant_id[:64],

@@ -6,7 +6,7 @@ picks for it (``ShardClient``) or the primary (``DefaultClient``, ``SentinelClie
 never a replica, which could still hold tokens a logout has removed. The value is one
 string, so a cache hit is one ``GET`` and a compare-and-set one script call::
 
-    md1:<version>:<user pk>:<Fernet token of MSAL's serialized cache>
+    md1:<version>:<user pk>:<MSAL's serialized cache, sealed by msal_django.crypto>
 
 The Django user's link to the account, and the summary the admin and ``msal_purge``
 show, stay in the database: a ``CachedAccount`` row with ``store="redis"`` and no data.
@@ -52,14 +52,14 @@ _HEAD = len(FORMAT) + 32 + 1  # "md1:" + a uuid4 hex version + ":"
 # Compare-and-set in one round trip: write only if the key still holds the version the
 # request loaded, so a slower refresh cannot overwrite newer tokens and a request that
 # loaded the account before a logout cannot write it back. The owner is kept as stored.
-# KEYS[1]: the key. ARGV: the loaded head "md1:<version>:", the new head, the new Fernet
+# KEYS[1]: the key. ARGV: the loaded head "md1:<version>:", the new head, the new sealed
 # token, the TTL in seconds.
 _CAS_SCRIPT = b"""
 local current = redis.call('GET', KEYS[1])
 if not current or string.sub(current, 1, string.len(ARGV[1])) ~= ARGV[1] then
   return 0
 end
-local owner = string.match(string.sub(current, string.len(ARGV[1]) + 1), '^(.*):')
+local owner = string.match(string.sub(current, string.len(ARGV[1]) + 1), '^([^:]*):')
 if not owner then
   return 0
 end
@@ -123,7 +123,7 @@ class RedisStore(TokenStore):
                 home_account_id,
             )
             return Partition(home_account_id, None, None)
-        owner, _, token = value[_HEAD:].rpartition(b":")
+        owner, _, token = value[_HEAD:].partition(b":")  # the sealed cache is binary
         if user_id is not None and owner != str(user_id).encode():
             return Partition(home_account_id, None, None)
         version = value[len(FORMAT) : _HEAD - 1].decode("ascii", "replace")
@@ -137,7 +137,8 @@ class RedisStore(TokenStore):
         try:
             server, key = self._locate(partition.home_account_id)
             new_head = FORMAT + version.encode() + b":"
-            args: list[bytes | int] = [loaded_head, new_head, self.seal(state), self._ttl()]
+            sealed = self.seal(partition.home_account_id, state)
+            args: list[bytes | int] = [loaded_head, new_head, sealed, self._ttl()]
             written = self._cas(keys=[key], args=args, client=server)
         except REDIS_ERRORS as exc:
             raise self._unavailable(exc) from exc
@@ -162,7 +163,7 @@ class RedisStore(TokenStore):
         pending.before_read()
         version = new_version()
         owner = b"" if user is None else str(user.pk).encode()
-        value = FORMAT + version.encode() + b":" + owner + b":" + self.seal(state)
+        value = FORMAT + version.encode() + b":" + owner + b":" + self.seal(home_account_id, state)
         try:
             server, key = self._locate(home_account_id)
             server.set(key, value, ex=self._ttl())

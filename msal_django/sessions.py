@@ -19,6 +19,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
+from django.db import router, transaction
 from django.utils import timezone
 
 from .logout import remove_account
@@ -117,9 +118,11 @@ def end_sessions(
     # sessions when the logout is retried.
     for home_account_id, user in accounts.items():
         remove_account(home_account_id, user=user, reason=reason)
-    for entry in found:
-        session_store(entry.session_key).delete()
-    SignInSession.objects.filter(pk__in=[entry.pk for entry in found]).delete()
+    # One transaction: with the database session engine, one commit for all of them.
+    with transaction.atomic(using=router.db_for_write(SignInSession)):
+        for entry in found:
+            session_store(entry.session_key).delete()
+        SignInSession.objects.filter(pk__in=[entry.pk for entry in found]).delete()
     if found:
         logger.info(
             "Ended %d session(s) and removed %d account(s) (%s).", len(found), len(accounts), reason

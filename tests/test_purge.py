@@ -25,6 +25,16 @@ pytestmark = pytest.mark.django_db
 STATE = '{"AccessToken": {}, "RefreshToken": {"rt": {"secret": "x"}}, "IdToken": {}}'
 
 
+@pytest.fixture(autouse=True)
+def backend(store_backend):
+    """Every purge test runs against the database store and the Redis store."""
+    return store_backend
+
+
+def tokens_left(home_account_id: str) -> bool:
+    return get_store().load(home_account_id).exists
+
+
 def make(username="u", tenant="t1", age_days=0, expired=False):
     user = get_user_model().objects.get_or_create(username=username)[0]
     home = f"{uuid.uuid4()}.{tenant}"
@@ -52,6 +62,9 @@ def test_user_selector_by_username_and_id(removed):
     ann = get_user_model().objects.get(username="ann")
     assert "Removed 2 cached account(s)." in run("--user", "ann")
     assert remaining() == {c}
+    assert not tokens_left(a)
+    assert not tokens_left(b)
+    assert tokens_left(c)
     assert {(r["home_account_id"], r["reason"], r["user"]) for r in removed} == {
         (a, "purge", ann),
         (b, "purge", ann),
@@ -99,6 +112,8 @@ def test_dry_run_lists_and_changes_nothing(removed):
     assert b in out
     assert "Would remove 2 cached account(s)." in out
     assert remaining() == {a, b}
+    assert tokens_left(a)
+    assert tokens_left(b)
     assert removed == []
 
 
@@ -158,6 +173,7 @@ def test_purge_works_in_batches_with_bounded_batches(removed):
     assert seen == [10, 20, 25]
     assert {r["home_account_id"] for r in removed} == homes
     assert len(removed) == 25  # exactly once each
+    assert not any(tokens_left(home) for home in homes)
 
 
 def test_no_selector_is_refused_by_the_function():

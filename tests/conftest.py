@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
+import ssl
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from django.conf import settings as django_settings
 from django.test import Client
 
@@ -104,3 +110,62 @@ def removed():
     account_removed.connect(receiver)
     yield calls
     account_removed.disconnect(receiver)
+
+
+# -- the browser tests: Debian's Chromium through Playwright, and this app on a live server
+
+CHROMIUM = "/usr/bin/chromium"
+APP_A_CLIENT_ID = "msal-django-browser-app-a"
+
+
+def _spki_hash(host: str, port: int) -> str:
+    """The base64 SHA-256 of the provider's TLS key, for Chromium to trust it (and only it)."""
+    pem = ssl.get_server_certificate((host, port))
+    key = x509.load_pem_x509_certificate(pem.encode()).public_key()
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+@pytest.fixture(scope="module")
+def browser(django_db_setup, identity_provider):
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(
+            f"{CHROMIUM} is not installed: `apt-get install chromium` (tests/run.sh does), "
+            "or deselect these tests with -m 'not browser'."
+        )
+    from playwright.sync_api import sync_playwright
+
+    spki = _spki_hash(identity_provider.host, identity_provider.port)
+    with pytest.MonkeyPatch.context() as env, sync_playwright() as playwright:
+        # Playwright's sync API keeps an event loop in this thread, which Django takes
+        # for async code; the ORM calls in these tests are plain synchronous code.
+        env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                # Trust the local provider's certificate, not every certificate.
+                f"--ignore-certificate-errors-spki-list={spki}",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def app_a(settings, idp):
+    from pytest_django.live_server_helper import LiveServer
+
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "CLIENT_ID": APP_A_CLIENT_ID}
+    settings.STATIC_URL = "/static/"  # the live server's static files handler needs one
+    server = LiveServer("127.0.0.1")
+    yield server.url
+    server.stop()

@@ -15,12 +15,9 @@ another user (in another browser) signed in, and leave no token of theirs in eit
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import socket
 import sqlite3
-import ssl
 import subprocess
 import sys
 import textwrap
@@ -30,17 +27,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from django.contrib.sessions.models import Session
 
 from msal_django.models import CachedAccount, SignInSession
-from tests.conftest import CLIENT_SECRET
+from tests.conftest import APP_A_CLIENT_ID, CLIENT_SECRET
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-APP_A_CLIENT_ID = "msal-django-browser-app-a"
 APP_B_CLIENT_ID = "msal-django-browser-app-b"
 APP_B_SESSION_COOKIE = "app_b_sessionid"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -51,45 +44,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _spki_hash(host: str, port: int) -> str:
-    """The base64 SHA-256 of the provider's TLS key, for Chromium to trust it (and only it)."""
-    pem = ssl.get_server_certificate((host, port))
-    key = x509.load_pem_x509_certificate(pem.encode()).public_key()
-    der = key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return base64.b64encode(hashlib.sha256(der).digest()).decode()
-
-
-@pytest.fixture(scope="module")
-def browser(django_db_setup, identity_provider):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    spki = _spki_hash(identity_provider.host, identity_provider.port)
-    with pytest.MonkeyPatch.context() as env, sync_playwright() as playwright:
-        # Playwright's sync API keeps an event loop in this thread, which Django takes
-        # for async code; the ORM calls in these tests are plain synchronous code.
-        env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                # Trust the local provider's certificate, not every certificate.
-                f"--ignore-certificate-errors-spki-list={spki}",
-            ],
-        )
-        yield chromium
-        chromium.close()
 
 
 APP_B_SETTINGS = """
@@ -182,17 +136,6 @@ def app_b(identity_provider, tmp_path_factory):
         process.terminate()
         process.wait(timeout=10)
         log.close()
-
-
-@pytest.fixture
-def app_a(settings, idp):
-    from pytest_django.live_server_helper import LiveServer
-
-    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "CLIENT_ID": APP_A_CLIENT_ID}
-    settings.STATIC_URL = "/static/"  # the live server's static files handler needs one
-    server = LiveServer("127.0.0.1")
-    yield server.url
-    server.stop()
 
 
 def register(idp, app_a: str, app_b: AppB, *, channel: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULTS, TOKEN_CACHES
+from .conf import DEFAULTS, TOKEN_CACHES, seconds
 
 BACKEND = "msal_django.backends.MsalBackend"
 # MSAL adds these itself and refuses them in the scopes it is given.
@@ -42,6 +43,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         *_check_urls(merged),
         *_check_django_setup(),
         *_check_logout_channels(merged),
+        *_check_general_durations(merged),
     ]
 
 
@@ -179,18 +181,9 @@ def _check_redis(config: dict[str, Any]) -> list[CheckMessage]:
                 id="msal_django.E017",
             )
         ]
-    errors: list[CheckMessage] = []
-    for name in ("REDIS_TTL_MARGIN", "REDIS_PENDING_CHECK_INTERVAL"):
-        value = config[name]
-        seconds = value.total_seconds() if hasattr(value, "total_seconds") else value
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-            errors.append(
-                Error(
-                    f'MSAL_DJANGO["{name}"] must be a number of seconds (or a timedelta) >= 0.',
-                    hint="Leave it unset for the default (see README.md).",
-                    id="msal_django.E018",
-                )
-            )
+    errors = _check_durations(
+        config, ("REDIS_TTL_MARGIN", "REDIS_PENDING_CHECK_INTERVAL"), "msal_django.E018"
+    )
     options = cache.get("OPTIONS") or {}
     missing = [o for o in ("SOCKET_CONNECT_TIMEOUT", "SOCKET_TIMEOUT") if not options.get(o)]
     if missing:
@@ -311,17 +304,7 @@ def _check_logout_channels(config: dict[str, Any]) -> list[CheckMessage]:
                 id="msal_django.E020",
             )
         )
-    for name in ("LOGOUT_TOKEN_MAX_AGE", "CLOCK_SKEW"):
-        value = config[name]
-        seconds = value.total_seconds() if hasattr(value, "total_seconds") else value
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-            errors.append(
-                Error(
-                    f'MSAL_DJANGO["{name}"] must be a number of seconds (or a timedelta) >= 0.',
-                    hint="Leave it unset for the default (see README.md).",
-                    id="msal_django.E021",
-                )
-            )
+    errors += _check_durations(config, ("LOGOUT_TOKEN_MAX_AGE", "CLOCK_SKEW"), "msal_django.E021")
     default_cache = getattr(settings, "CACHES", {}).get("default", {})
     if default_cache.get("BACKEND") == "django.core.cache.backends.dummy.DummyCache":
         errors.append(
@@ -334,3 +317,28 @@ def _check_logout_channels(config: dict[str, Any]) -> list[CheckMessage]:
             )
         )
     return errors
+
+
+def _check_durations(
+    config: dict[str, Any], names: Sequence[str], check_id: str
+) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for name in names:
+        value = config[name]
+        if isinstance(value, bool) or not (
+            isinstance(value, int | float | timedelta) and seconds(value) >= 0
+        ):
+            errors.append(
+                Error(
+                    f'MSAL_DJANGO["{name}"] must be a number of seconds (or a timedelta) >= 0.',
+                    hint="Leave it unset for the default (see README.md).",
+                    id=check_id,
+                )
+            )
+    return errors
+
+
+def _check_general_durations(config: dict[str, Any]) -> list[CheckMessage]:
+    return _check_durations(
+        config, ("REFRESH_TOKEN_LIFETIME", "REFRESH_RACE_GRACE", "TIMEOUT"), "msal_django.E022"
+    )

@@ -37,6 +37,21 @@ DEFAULTS: dict[str, Any] = {
 }
 
 TOKEN_CACHES = ("database", "redis")
+# Settings that are a number of seconds or a timedelta.
+DURATIONS = (
+    "REFRESH_TOKEN_LIFETIME",
+    "REFRESH_RACE_GRACE",
+    "TIMEOUT",
+    "REDIS_TTL_MARGIN",
+    "REDIS_PENDING_CHECK_INTERVAL",
+    "LOGOUT_TOKEN_MAX_AGE",
+    "CLOCK_SKEW",
+)
+
+
+def seconds(value: Any) -> float:
+    """A duration setting in seconds: a number, or a ``timedelta``."""
+    return float(value.total_seconds() if hasattr(value, "total_seconds") else value)
 
 
 class Settings:
@@ -84,13 +99,12 @@ class Settings:
     @property
     def REDIS_TTL_MARGIN(self) -> int:
         """Seconds a Redis key outlives ``REFRESH_TOKEN_LIFETIME``; a ``timedelta`` too."""
-        value = self._get("REDIS_TTL_MARGIN")
-        return int(value.total_seconds()) if hasattr(value, "total_seconds") else int(value)
+        return int(seconds(self._get("REDIS_TTL_MARGIN")))
 
     @property
     def REDIS_PENDING_CHECK_INTERVAL(self) -> float:
         """Seconds between a process's checks for removals recorded while Redis was down."""
-        return float(self._get("REDIS_PENDING_CHECK_INTERVAL"))
+        return seconds(self._get("REDIS_PENDING_CHECK_INTERVAL"))
 
     @property
     def ENCRYPTION_KEYS(self) -> tuple[str | bytes, ...]:
@@ -109,7 +123,7 @@ class Settings:
     @property
     def TIMEOUT(self) -> float:
         """Seconds MSAL's own HTTP client waits for the provider (without HTTP_CLIENT)."""
-        return float(self._get("TIMEOUT"))
+        return seconds(self._get("TIMEOUT"))
 
     @property
     def REDIRECT_URI(self) -> str | None:
@@ -139,25 +153,22 @@ class Settings:
     def REFRESH_RACE_GRACE(self) -> float:
         """Seconds to wait for a concurrent refresh before taking a refused refresh token
         for dead (providers that rotate refresh tokens strictly)."""
-        return float(self._get("REFRESH_RACE_GRACE"))
+        return seconds(self._get("REFRESH_RACE_GRACE"))
 
     @property
     def REFRESH_TOKEN_LIFETIME(self) -> int:
         """Seconds; a ``timedelta`` is accepted too."""
-        value = self._get("REFRESH_TOKEN_LIFETIME")
-        return int(value.total_seconds()) if hasattr(value, "total_seconds") else int(value)
+        return int(seconds(self._get("REFRESH_TOKEN_LIFETIME")))
 
     @property
     def LOGOUT_TOKEN_MAX_AGE(self) -> int:
         """Seconds a back-channel logout token is accepted after its ``iat``."""
-        value = self._get("LOGOUT_TOKEN_MAX_AGE")
-        return int(value.total_seconds()) if hasattr(value, "total_seconds") else int(value)
+        return int(seconds(self._get("LOGOUT_TOKEN_MAX_AGE")))
 
     @property
     def CLOCK_SKEW(self) -> int:
         """Seconds of clock difference tolerated with the provider (``iat``, ``exp``)."""
-        value = self._get("CLOCK_SKEW")
-        return int(value.total_seconds()) if hasattr(value, "total_seconds") else int(value)
+        return int(seconds(self._get("CLOCK_SKEW")))
 
 
 msal_settings = Settings()

@@ -50,6 +50,9 @@ def test_missing_settings_dict(settings):
         ({"HTTP_CLIENT": "msal_django.conf.DEFAULTS"}, "msal_django.E010"),
         ({"REDIRECT_URI": "/auth/callback/"}, "msal_django.E011"),
         ({"CLIENT_SECRET": "typo"}, "msal_django.W001"),
+        ({"REFRESH_TOKEN_LIFETIME": "90 days"}, "msal_django.E022"),
+        ({"TIMEOUT": -1}, "msal_django.E022"),
+        ({"REFRESH_RACE_GRACE": True}, "msal_django.E022"),
     ],
 )
 def test_each_wrong_setting_is_reported(settings, changes, expected):
@@ -75,3 +78,10 @@ def test_manage_py_check_runs_them(settings):
     with_config(settings, TOKEN_CACHE="memcached")
     with pytest.raises(SystemCheckError, match=r"msal_django\.E008"):
         call_command("check")
+
+
+def test_durations_accept_seconds_or_a_timedelta(settings):
+    from datetime import timedelta
+
+    with_config(settings, REFRESH_TOKEN_LIFETIME=timedelta(days=30), TIMEOUT=2.5, CLOCK_SKEW=0)
+    assert check_settings() == []

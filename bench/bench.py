@@ -103,6 +103,27 @@ def sign_in(idp) -> tuple[str, str]:
     return app.get_accounts()[0]["home_account_id"], cache.serialize()
 
 
+def floor_parts(idp, state: str):
+    """What the floor reuses across calls: the keys and one MSAL application with its cache."""
+    import msal
+    from django.conf import settings
+
+    from msal_django.crypto import Keyring
+
+    cache = msal.SerializableTokenCache()
+    app = msal.ConfidentialClientApplication(
+        CLIENT_ID,
+        SECRET,
+        authority=idp.authority,
+        instance_discovery=False,
+        http_client=idp.http_client(),
+        token_cache=cache,
+    )
+    cache.deserialize(state)
+    # AES-GCM with the key derived from SECRET_KEY, as the stores seal caches.
+    return Keyring((settings.SECRET_KEY,)), cache, app, app.get_accounts()[0]
+
+
 def per_call(fn: Callable[[], object], calls: int) -> float:
     start = time.perf_counter()
     for _ in range(calls):
@@ -146,14 +167,11 @@ def main() -> int:
 
 
 def run(idp, args) -> int:
-    import msal
-    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
 
     import msal_django
-    from msal_django.crypto import Keyring
     from msal_django.logout import SESSION_ACCOUNT_KEY
     from msal_django.models import CachedAccount
     from msal_django.stores import AccountInfo, get_store
@@ -167,18 +185,7 @@ def run(idp, args) -> int:
     request = SimpleNamespace(user=user, session={SESSION_ACCOUNT_KEY: home_account_id})
 
     # The floor: the same steps written out by hand, on an application built once.
-    keys = Keyring((settings.SECRET_KEY,))  # AES-GCM, as the stores seal caches
-    floor_cache = msal.SerializableTokenCache()
-    floor_app = msal.ConfidentialClientApplication(
-        CLIENT_ID,
-        SECRET,
-        authority=idp.authority,
-        instance_discovery=False,
-        http_client=idp.http_client(),
-        token_cache=floor_cache,
-    )
-    floor_cache.deserialize(state)
-    account = floor_app.get_accounts()[0]
+    keys, floor_cache, floor_app, account = floor_parts(idp, state)
     table = CachedAccount._meta.db_table
     sql = f"SELECT data FROM {table} WHERE home_account_id = %s"
 
@@ -304,13 +311,11 @@ def bench_backchannel(idp, args, user, home_account_id, state, get_token_us) -> 
 
 def bench_redis(idp, args, home_account_id, state, user, request):
     """The Redis store's rows: 1 account, then --redis-accounts; its own keys deleted."""
-    import msal
     import redis
     from django.conf import settings
     from django_redis import get_redis_connection
 
     import msal_django
-    from msal_django.crypto import Keyring
     from msal_django.models import CachedAccount
     from msal_django.stores import AccountInfo, get_store
     from msal_django.stores.redis import _HEAD, redis_store
@@ -325,18 +330,7 @@ def bench_redis(idp, args, home_account_id, state, user, request):
         store = get_store()
         store.replace(home_account_id, state, user, AccountInfo(username="alice"))
         server, key = redis_store._locate(home_account_id)
-        keys = Keyring((settings.SECRET_KEY,))
-        floor_cache = msal.SerializableTokenCache()
-        floor_app = msal.ConfidentialClientApplication(
-            CLIENT_ID,
-            SECRET,
-            authority=idp.authority,
-            instance_discovery=False,
-            http_client=idp.http_client(),
-            token_cache=floor_cache,
-        )
-        floor_cache.deserialize(state)
-        account = floor_app.get_accounts()[0]
+        keys, floor_cache, floor_app, account = floor_parts(idp, state)
 
         def floor() -> str:
             sealed = server.get(key)[_HEAD:].partition(b":")[2]

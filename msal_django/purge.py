@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from .logout import send_account_removed
 from .models import CachedAccount
 from .signals import account_removed
 from .stores import get_store
@@ -117,17 +118,6 @@ def _announce(removed: list[tuple[str, object]], reason: str) -> None:
         return
     user_model = get_user_model()
     users = user_model._default_manager.in_bulk({u for _, u in removed if u is not None})
+    sender = type(get_store())
     for home_account_id, user_id in removed:
-        for receiver, response in account_removed.send_robust(
-            sender=type(get_store()),
-            home_account_id=home_account_id,
-            user=users.get(user_id),
-            reason=reason,
-        ):
-            if isinstance(response, Exception):
-                logger.error(
-                    "account_removed receiver %r raised %s; the removal stands.",
-                    receiver,
-                    type(response).__name__,
-                    exc_info=response,
-                )
+        send_account_removed(sender, home_account_id, user=users.get(user_id), reason=reason)

@@ -1410,17 +1410,6 @@ def _form_post_as_url(page: str) -> str:
     return _add_query(unescape(action.group(1)), {unescape(k): unescape(v) for k, v in fields})
 
 
-__all__ = [
-    "BackchannelLogout",
-    "IdentityProvider",
-    "RecordedRequest",
-    "RegisteredClient",
-    "SignInError",
-    "SignOutResult",
-    "TestUser",
-    "http_client",
-]
-
 # Used by __main__ and the pytest plugin; kept here so both stay in step.
 DEFAULT_CLIENT_ID = "msal-django-example"
 DEFAULT_CLIENT_SECRET = "example-secret"

@@ -47,6 +47,7 @@ def get_app() -> msal.ConfidentialClientApplication:
 
 
 def http_client() -> Any:
+    """``HTTP_CLIENT``'s session, each request bounded by ``TIMEOUT``; None: MSAL's own."""
     path = msal_settings.HTTP_CLIENT
     if not path:
         return None
@@ -54,7 +55,31 @@ def http_client() -> Any:
         factory = import_string(path)
     except ImportError as exc:
         raise ImproperlyConfigured(f"MSAL_DJANGO['HTTP_CLIENT'] {path!r}: {exc}") from exc
-    return factory()
+    return WithTimeout(factory(), msal_settings.TIMEOUT)
+
+
+class WithTimeout:
+    """A requests-like session whose requests get a timeout unless the caller gives one.
+
+    MSAL passes none, and a session has no default of its own: without this, a provider
+    that stops answering would hold a worker for as long as the OS waits.
+    """
+
+    def __init__(self, session: Any, timeout: float) -> None:
+        self.session, self.timeout = session, timeout
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", self.timeout)
+        return self.session.get(url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", self.timeout)
+        return self.session.post(url, **kwargs)
+
+    def close(self) -> None:
+        close = getattr(self.session, "close", None)
+        if close is not None:
+            close()
 
 
 def _build_app() -> msal.ConfidentialClientApplication:
@@ -63,7 +88,7 @@ def _build_app() -> msal.ConfidentialClientApplication:
         "token_cache": msal.SerializableTokenCache(),
         "http_client": http_client(),
         "http_cache": _http_cache,
-        "timeout": msal_settings.TIMEOUT,  # for MSAL's own session, without HTTP_CLIENT
+        "timeout": msal_settings.TIMEOUT,  # for MSAL's own session (no HTTP_CLIENT)
     }
     if msal_settings.OIDC_AUTHORITY:
         kwargs["oidc_authority"] = msal_settings.OIDC_AUTHORITY

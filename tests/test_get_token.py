@@ -155,3 +155,13 @@ def test_get_token_after_sign_in_again_for_more_scopes(idp, sign_in, alice_clien
     idp.consent("alice", "msal-django-tests", ["Files.Read"])
     response = token_of(alice_client, "Files.Read")
     assert response.status_code == 200
+
+
+def test_a_provider_that_stops_answering_is_a_503_after_the_timeout(idp, alice_client, settings):
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "TIMEOUT": 0.5}
+    idp.inject("token", error=None, status=200, delay=3.0, times=3)
+    started = time.monotonic()
+    response = token_of(alice_client, "Files.Read")  # needs the token endpoint
+    assert response.status_code == 503
+    assert time.monotonic() - started < 2.5  # bounded by TIMEOUT, not by the provider
+    assert CachedAccount.objects.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import ssl
 from collections.abc import Callable, Iterator
@@ -51,6 +52,31 @@ def msal_config(settings, registered_idp: IdentityProvider) -> Iterator[Identity
 @pytest.fixture
 def idp(msal_config: IdentityProvider) -> IdentityProvider:
     return msal_config
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.texts: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.texts.append(f"{record.getMessage()} {record.exc_text or ''}")
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_logs(msal_config: IdentityProvider) -> Iterator[None]:
+    """Every test: no code, token or client secret in any log record it produced."""
+    records = _Records()
+    root = logging.getLogger()
+    root.addHandler(records)
+    try:
+        yield
+    finally:
+        root.removeHandler(records)
+    text = "\n".join(records.texts)
+    secrets = [CLIENT_SECRET, *msal_config.issued_secrets()]
+    leaked = [secret[:10] + "..." for secret in secrets if secret and secret in text]
+    assert leaked == [], "a secret was logged"
 
 
 @pytest.fixture(params=["database", "redis"])

@@ -220,6 +220,7 @@ class IdentityProvider:
         self.access_token_lifetime = DEFAULT_ACCESS_TOKEN_LIFETIME
         self.refresh_token_lifetime = DEFAULT_REFRESH_TOKEN_LIFETIME
         self.strict_refresh_token_rotation = False
+        self._issued: list[str] = []  # every code and token handed out, for leak checks
         self._url_map = Map(
             [
                 Rule("/", endpoint="index", methods=["GET"]),
@@ -439,6 +440,12 @@ class IdentityProvider:
         with self._lock:
             return list(self._backchannel_logouts)
 
+    def issued_secrets(self) -> list[str]:
+        """Every authorization code and token issued since the last ``reset()``: what a
+        test can look for in logs, pages or anywhere else it must never appear."""
+        with self._lock:
+            return list(self._issued)
+
     def reset(self) -> None:
         """Forget requests, injected failures, consents, sessions, codes and tokens and
         restore the default lifetimes and flags; keep users, clients and keys."""
@@ -451,6 +458,7 @@ class IdentityProvider:
             self._codes.clear()
             self._refresh_tokens.clear()
             self._backchannel_logouts.clear()
+            self._issued.clear()
             self.access_token_lifetime = DEFAULT_ACCESS_TOKEN_LIFETIME
             self.refresh_token_lifetime = DEFAULT_REFRESH_TOKEN_LIFETIME
             self.strict_refresh_token_rotation = False
@@ -940,6 +948,7 @@ class IdentityProvider:
     ) -> Response:
         code = secrets.token_urlsafe(48)
         with self._lock:
+            self._issued.append(code)
             session.client_ids.add(auth.client_id)
             self._codes[code] = AuthorizationCode(
                 request=auth,
@@ -1260,6 +1269,10 @@ class IdentityProvider:
                 id_claims["nonce"] = nonce
             body["id_token"] = self._keys.sign(id_claims)
         body["client_info"] = self._client_info(user)
+        with self._lock:
+            self._issued += [
+                body[k] for k in ("access_token", "refresh_token", "id_token") if k in body
+            ]
         return body
 
     # -- the protected API ----------------------------------------------------------

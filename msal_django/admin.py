@@ -161,10 +161,13 @@ class CachedAccountAdmin(_ModelAdmin):
     def _revoke(self, request: HttpRequest, accounts: list[CachedAccount]) -> None:
         revoked = []
         for account in accounts:
-            # Tokens first (the one removal path), then the sessions signed in to it.
-            if remove_account(account.home_account_id, user=account.user, reason="admin"):
+            # Its sessions end and its tokens go through the one removal path; an account
+            # with no indexed session here is removed directly.
+            ended = end_sessions(reason="admin", home_account_id=account.home_account_id)
+            if ended.accounts or remove_account(
+                account.home_account_id, user=account.user, reason="admin"
+            ):
                 revoked.append(account)
-            end_sessions(reason="admin", home_account_id=account.home_account_id)
         content_type = ContentType.objects.get_for_model(CachedAccount)
         LogEntry.objects.bulk_create(
             LogEntry(

@@ -2,8 +2,9 @@
 
 Constructing an application costs several times a whole cache hit, so each thread
 keeps one, with one ``SerializableTokenCache`` whose contents are swapped per call
-(``deserialize`` replaces them wholesale). The HTTP cache of discovery documents is
-shared by all threads. A settings change (``setting_changed``) discards them all.
+(``deserialize`` replaces them wholesale), and its own MSAL HTTP cache (MSAL's cache
+is not safe to share between threads). A settings change (``setting_changed``)
+discards them all.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ TRANSIENT_ERRORS = (OSError, MsalServiceError)
 
 _local = threading.local()
 _generation = 0
-_http_cache: dict[Any, Any] = {}
 _discovery: dict[str, dict[str, Any]] = {}
 
 
@@ -33,7 +33,6 @@ def reset() -> None:
     """Forget every application and cached discovery document (settings changed)."""
     global _generation
     _generation += 1
-    _http_cache.clear()
     _discovery.clear()
 
 
@@ -87,7 +86,7 @@ def _build_app() -> msal.ConfidentialClientApplication:
         "client_credential": msal_settings.CLIENT_CREDENTIAL,
         "token_cache": msal.SerializableTokenCache(),
         "http_client": http_client(),
-        "http_cache": _http_cache,
+        "http_cache": {},  # this thread's: MSAL guards it with a lock of its own per app
         "timeout": msal_settings.TIMEOUT,  # for MSAL's own session (no HTTP_CLIENT)
     }
     if msal_settings.OIDC_AUTHORITY:
@@ -117,7 +116,7 @@ def discovery_document() -> dict[str, Any]:
     document = _discovery.get(url)
     if document is None:
         try:
-            response = get_app().http_client.get(url, timeout=10)
+            response = get_app().http_client.get(url, timeout=msal_settings.TIMEOUT)
             response.raise_for_status()
             document = dict(json.loads(response.text))
         except (*TRANSIENT_ERRORS, ValueError) as exc:

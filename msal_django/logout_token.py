@@ -38,7 +38,6 @@ _KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
 _TYPES = frozenset({"jwt", "logout+jwt"})
 JWKS_MAX_AGE = 24 * 3600
 JWKS_MIN_REFRESH_INTERVAL = 60.0
-JWKS_TIMEOUT = 10
 JTI_CACHE_PREFIX = "msal_django:logout_jti:"
 
 
@@ -232,7 +231,7 @@ def _fetch(uri: str) -> list[_Key]:
     http = client.http_client() or requests.Session()
     try:
         # Not MSAL's throttled client: that caches GETs for a day, defeating the refetch.
-        response = http.get(uri, timeout=JWKS_TIMEOUT)
+        response = http.get(uri, timeout=msal_settings.TIMEOUT)
         response.raise_for_status()
         data = response.json()
     except (OSError, ValueError) as exc:

@@ -35,6 +35,8 @@ class InteractionRequiredMiddleware:
                 query["scopes"] = " ".join(exception.scopes)
             if exception.error == "consent_required":
                 query["prompt"] = "consent"
+            if exception.claims_challenge:  # Conditional Access / CAE asks for more
+                query["claims"] = exception.claims_challenge
             return HttpResponseRedirect(f"{reverse('msal_django:login')}?{urlencode(query)}")
         if isinstance(exception, StoreUnavailable) or (
             isinstance(exception, ProviderError) and exception.transient

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db import router, transaction
-from django.utils import timezone
 
 from .logout import remove_account
 from .models import SignInSession
@@ -68,9 +66,18 @@ def record_sign_in(
             "user": cast(Any, user),
         },
     )
-    # Entries of sessions that expired on their own would pile up: drop this user's old ones.
-    cutoff = timezone.now() - timedelta(seconds=settings.SESSION_COOKIE_AGE)
-    SignInSession.objects.filter(user=cast(Any, user), created_at__lt=cutoff).delete()
+    # Entries of sessions that ended on their own (expired, cleared) would pile up: drop
+    # this user's entries whose session is gone. Bounded by the user's own sessions.
+    store = session_store()
+    gone = [
+        key
+        for key in SignInSession.objects.filter(user=cast(Any, user))
+        .exclude(session_key=session_key)
+        .values_list("session_key", flat=True)
+        if not store.exists(key)
+    ]
+    if gone:
+        SignInSession.objects.filter(session_key__in=gone).delete()
 
 
 def forget_session(session_key: str | None) -> None:

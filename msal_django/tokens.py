@@ -7,6 +7,8 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from django.views.decorators.debug import sensitive_variables
+
 from . import client
 from .conf import msal_settings
 from .exceptions import InteractionRequired, ProviderError
@@ -50,6 +52,7 @@ def get_token(request: HttpRequest, scopes: Iterable[str]) -> str:
     return acquire(home_account_id, scopes, user=user)
 
 
+@sensitive_variables()  # tokens: never on an error page or in an error report
 def acquire(
     home_account_id: str, scopes: list[str], *, user: AbstractBaseUser | None = None
 ) -> str:
@@ -92,6 +95,7 @@ def _newer_partition(store: Any, partition: Any, user_id: Any) -> Any:
         time.sleep(0.05)
 
 
+@sensitive_variables()
 def _silent(
     state: str, home_account_id: str, scopes: list[str]
 ) -> tuple[dict[str, Any] | None, str | None]:

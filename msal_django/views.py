@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
@@ -17,9 +18,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import client, logout_token, sessions
+from .checks import RESERVED_SCOPES
 from .conf import msal_settings
 from .exceptions import ProviderError, StoreUnavailable
 from .logout import SESSION_ACCOUNT_KEY, SESSION_SID_KEY, remove_account
@@ -64,13 +67,17 @@ def login(request: HttpRequest) -> HttpResponse:
     """Start MSAL's auth code flow (PKCE, state, nonce) and send the browser to the provider.
 
     Query parameters: ``next`` (a page on this site), ``scopes`` (extra scopes, space
-    separated, as ``InteractionRequiredMiddleware`` asks), ``prompt``.
+    separated, as ``InteractionRequiredMiddleware`` asks), ``prompt``, ``claims`` (a
+    claims challenge from Conditional Access, passed on to the provider).
     """
     next_url = safe_next(request, request.GET.get("next"), settings.LOGIN_REDIRECT_URL)
-    scopes = list(dict.fromkeys(msal_settings.SCOPES + request.GET.get("scopes", "").split()))
+    asked = [s for s in request.GET.get("scopes", "").split() if s not in RESERVED_SCOPES]
+    scopes = list(dict.fromkeys(msal_settings.SCOPES + asked))[:50]
     options: dict[str, Any] = {}
     if request.GET.get("prompt") in _PROMPTS:
         options["prompt"] = request.GET["prompt"]
+    if request.GET.get("claims"):
+        options["claims_challenge"] = request.GET["claims"][:4000]
     if request.user.is_authenticated:
         # Asking for more scopes: stay with the account already signed in.
         username = getattr(request.user, "email", "") or request.user.get_username()
@@ -87,15 +94,25 @@ def login(request: HttpRequest) -> HttpResponse:
             "Sign-in is unavailable",
             "The identity provider could not be reached. Please try again in a moment.",
         )
+    except ValueError:  # MSAL refuses a malformed claims challenge
+        return error_page(
+            request,
+            400,
+            "This sign-in link is not valid",
+            "Please sign in again.",
+            "invalid_claims",
+        )
     flows: dict[str, Any] = request.session.get(FLOWS_KEY) or {}
     flows[flow["state"]] = {"flow": flow, "next": next_url}
     # Keep only the newest few (several tabs may sign in at once); each is single-use.
-    request.session[FLOWS_KEY] = dict(list(flows.items())[-msal_settings.MAX_PENDING_SIGN_INS :])
+    keep = max(1, msal_settings.MAX_PENDING_SIGN_INS)
+    request.session[FLOWS_KEY] = dict(list(flows.items())[-keep:])
     return HttpResponseRedirect(flow["auth_uri"])
 
 
 @never_cache
 @require_GET
+@sensitive_variables()  # codes and tokens: never on an error page or in an error report
 def callback(request: HttpRequest) -> HttpResponse:
     """Finish the flow: exchange the code, sign the user in, store their tokens."""
     state = request.GET.get("state", "")
@@ -111,6 +128,8 @@ def callback(request: HttpRequest) -> HttpResponse:
             "invalid_state",
         )
     request.session[FLOWS_KEY] = flows  # single use, even if what follows fails
+    response_params = request.GET.dict()
+    _hide_code(request)
     if "error" in request.GET:
         error = request.GET["error"][:100]
         logger.info("The identity provider returned an error to the callback: %s", error)
@@ -119,7 +138,7 @@ def callback(request: HttpRequest) -> HttpResponse:
             request, 400, title, request.GET.get("error_description", "")[:500], error
         )
     try:
-        result = _redeem(pending["flow"], request.GET.dict())
+        result = _redeem(pending["flow"], response_params)
     except ProviderError:
         return error_page(
             request,
@@ -158,6 +177,18 @@ def callback(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(pending["next"])
 
 
+def _hide_code(request: HttpRequest) -> None:
+    """Mask the authorization code in the request, so that no error page or error report
+    (which show the URL and the query parameters) can show it."""
+    if "code" not in request.GET:
+        return
+    masked = request.GET.copy()
+    masked["code"] = "********"
+    request.GET = masked  # type: ignore[assignment]
+    request.META["QUERY_STRING"] = masked.urlencode(safe="*")
+
+
+@sensitive_variables()
 def _redeem(flow: dict[str, Any], response: dict[str, str]) -> dict[str, Any]:
     """Exchange the code with this thread's MSAL app, on an empty cache of its own."""
     app = client.get_app()
@@ -192,9 +223,18 @@ def logout(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, "msal_django/logout.html", {})
     signed_in_with_msal = bool(request.session.get(SESSION_ACCOUNT_KEY))
-    session_key = request.session.session_key
-    auth_logout(request)  # user_logged_out removes the account's tokens
-    sessions.forget_session(session_key)
+    try:
+        auth_logout(request)  # user_logged_out removes the account's tokens
+    except StoreUnavailable as exc:
+        logger.error("Logout could not remove the account's tokens: %s", exc)
+        request.session.flush()  # signed out here all the same
+        return error_page(
+            request,
+            503,
+            "Signed out, but not everywhere",
+            "Your session here has ended, but the tokens this site keeps for you could not "
+            "be removed because a service is not answering. An administrator can revoke them.",
+        )
     local = request.build_absolute_uri(
         msal_settings.POST_LOGOUT_REDIRECT_URI or resolve_url(settings.LOGOUT_REDIRECT_URL or "/")
     )
@@ -256,19 +296,17 @@ def _is_provider_issuer(iss: str) -> bool:
 def _end_sessions(**match: Any) -> sessions.EndedSessions | None:
     try:
         return sessions.end_sessions(**match)
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, DatabaseError) as exc:
         logger.error("Logout (%s) could not remove tokens: %s", match["reason"], exc)
         return None
 
 
 def _end_this_session(request: HttpRequest) -> None:
     """No sid: the session cookie, if the browser sent one (a same-site provider's iframe)."""
-    if (
-        request.headers.get("Sec-Fetch-Site") == "cross-site"
-        and request.headers.get("Sec-Fetch-Dest") == "document"
-    ):
-        # A link from another site, not the provider's iframe: no logout by link (CSRF).
-        logger.warning("Front-channel logout without sid ignored: a cross-site navigation.")
+    if request.headers.get("Sec-Fetch-Site") not in ("same-origin", "same-site"):
+        # Only the browser can say the request came from the provider's own site; anything
+        # else (a link or an iframe on another site, an old browser) must not log out.
+        logger.warning("Front-channel logout without sid ignored: not a same-site request.")
         return
     session_key = request.session.session_key
     home_account_id = request.session.get(SESSION_ACCOUNT_KEY)
@@ -301,7 +339,9 @@ def _provider_origin() -> str:
 
 
 @csrf_exempt
+@sensitive_post_parameters("logout_token")
 @require_POST
+@sensitive_variables()
 def backchannel_logout(request: HttpRequest) -> HttpResponse:
     """OpenID Connect Back-Channel Logout 1.0: the provider POSTs a signed ``logout_token``.
 

@@ -351,3 +351,26 @@ def test_bad_logout_token_settings_are_reported(settings, value):
 def test_dummy_cache_is_warned_about(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     assert "msal_django.W020" in [m.id for m in checks.run_checks()]
+
+
+def test_a_database_failure_is_a_retryable_400_and_the_retry_works(idp, alice_client, monkeypatch):
+    """Section 2.8: the provider may retry; the jti must not be spent by the failed try."""
+    from django.db import DatabaseError
+
+    from msal_django import sessions
+
+    real_end_sessions = sessions.end_sessions
+
+    def database_fails(**match):  # stands in for the database failing at that moment
+        raise DatabaseError("the database went away")
+
+    token = idp.logout_token(CLIENT_ID, "alice", alice_client.session[SESSION_SID_KEY])
+    monkeypatch.setattr(sessions, "end_sessions", database_fails)
+    response = post(token)
+    assert response.status_code == 400
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert_signed_in(alice_client)
+
+    monkeypatch.setattr(sessions, "end_sessions", real_end_sessions)
+    assert post(token).status_code == 200
+    assert alice_client.get("/").content == b"home:"

@@ -154,11 +154,17 @@ def test_session_cookie_fallback_works_for_sessions_signed_in_before_the_index(
     assert [r["reason"] for r in removed] == ["frontchannel_logout"]
 
 
-def test_without_sid_a_link_from_another_site_signs_nobody_out(alice_client):
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_SEC_FETCH_SITE": "cross-site", "HTTP_SEC_FETCH_DEST": "document"},  # a link
+        {"HTTP_SEC_FETCH_SITE": "cross-site", "HTTP_SEC_FETCH_DEST": "iframe"},  # a frame
+        {},  # a browser that says nothing about where the request comes from
+    ],
+)
+def test_without_sid_a_request_from_another_site_signs_nobody_out(alice_client, headers):
     before = state()
-    response = alice_client.get(
-        URL, HTTP_SEC_FETCH_SITE="cross-site", HTTP_SEC_FETCH_DEST="document"
-    )
+    response = alice_client.get(URL, **headers)
     assert response.status_code == 200
     assert state() == before
     assert_signed_in(alice_client)

@@ -174,3 +174,32 @@ def test_concurrent_refreshes_with_strictly_rotating_refresh_tokens_keep_the_acc
     assert CachedAccount.objects.filter(home_account_id=account.home_account_id).exists()
     # The newest refresh token is the one stored: one more refresh works.
     assert tokens.acquire(account.home_account_id, ["User.Read"], user=account.user)
+
+
+def test_sign_in_prunes_index_entries_of_sessions_that_are_gone(sign_in):
+    from django.contrib.sessions.models import Session
+
+    first, second = Client(), Client()
+    sign_in(first, "alice")
+    sign_in(second, "alice")
+    gone, alive = first.session.session_key, second.session.session_key
+    Session.objects.filter(session_key=gone).delete()  # expired and cleared
+    sign_in(Client(), "alice")
+    keys = set(SignInSession.objects.values_list("session_key", flat=True))
+    assert gone not in keys
+    assert alive in keys  # however old, a live session stays findable by its sid
+    assert len(keys) == 2
+
+
+def test_logout_while_the_store_fails_still_ends_the_session_with_a_503(alice_client, monkeypatch):
+    from msal_django.exceptions import StoreUnavailable
+    from msal_django.stores.database import DatabaseStore
+
+    def store_fails(self, home_account_id):  # stands in for a database that stops answering
+        raise StoreUnavailable("The token store database is unavailable")
+
+    monkeypatch.setattr(DatabaseStore, "remove", store_fails)
+    response = alice_client.post("/auth/logout/")
+    assert response.status_code == 503
+    assert b"Your session here has ended" in response.content
+    assert "_auth_user_id" not in alice_client.session

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -165,3 +166,35 @@ def test_create_users_off_refuses_unknown_people(idp, sign_in, settings):
     assert response.status_code == 403
     assert not get_user_model().objects.exists()
     assert not CachedAccount.objects.exists()
+
+
+def test_login_passes_a_claims_challenge_on(db):
+    claims = '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}'
+    response = Client().get("/auth/login/", {"claims": claims})
+    assert response.status_code == 302
+    sent = parse_qs(urlsplit(response["Location"]).query)["claims"][0]
+    assert json.loads(sent)["access_token"]["acrs"]["value"] == "c1"
+
+
+@pytest.mark.parametrize("query", [{"claims": "{not json"}, {"scopes": "openid profile Mail.Read"}])
+def test_odd_login_parameters_are_not_a_500(db, query):
+    response = Client().get("/auth/login/", query)
+    assert response.status_code in (302, 400)
+
+
+def test_interaction_required_with_a_claims_challenge_reaches_the_login_url(rf):
+    from django.contrib.auth.models import AnonymousUser
+
+    from msal_django import InteractionRequired
+    from msal_django.middleware import InteractionRequiredMiddleware
+
+    request = rf.get("/report/")
+    request.user = AnonymousUser()
+    claims = '{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}'
+    response = InteractionRequiredMiddleware(lambda r: None).process_exception(
+        request,
+        InteractionRequired(["Files.Read"], error="insufficient_claims", claims_challenge=claims),
+    )
+    query = parse_qs(urlsplit(response["Location"]).query)
+    assert query["claims"] == [claims]
+    assert query["next"] == ["/report/"]

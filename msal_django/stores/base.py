@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import uuid
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from django.views.decorators.debug import sensitive_variables
 
 from .. import crypto
 
@@ -27,8 +29,8 @@ class Partition:
     """One account's token cache as loaded: ``state`` is MSAL's serialized cache."""
 
     home_account_id: str
-    state: str | None
-    version: str | None  # None: nothing is stored for this account
+    state: str | None = field(repr=False)  # tokens: kept out of reprs and tracebacks
+    version: str | None = None  # None: nothing is stored for this account
 
     @property
     def exists(self) -> bool:
@@ -88,9 +90,11 @@ class TokenStore(ABC):
 
     # Shared by the implementations: encryption at rest.
 
+    @sensitive_variables()
     def seal(self, home_account_id: str, state: str) -> bytes:
         return crypto.encrypt(state, home_account_id)
 
+    @sensitive_variables()
     def unseal(self, home_account_id: str, data: bytes) -> str | None:
         """Decrypt, or None (with a warning that shows no content) if that is impossible."""
         try:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from ..exceptions import StoreUnavailable
 from ..models import CachedAccount
@@ -14,6 +17,22 @@ from .base import AccountInfo, Partition, TokenStore, new_version
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def unavailable_on_database_error(method: F) -> F:
+    """A database error becomes ``StoreUnavailable``: a 503, and a logout to retry."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except DatabaseError as exc:
+            raise StoreUnavailable(f"The token store database is unavailable: {exc}") from exc
+
+    return cast(F, wrapper)
 
 
 class DatabaseStore(TokenStore):
@@ -37,6 +56,7 @@ class DatabaseStore(TokenStore):
             self._select_sql[key] = sql
         return sql
 
+    @sensitive_variables()
     def load(self, home_account_id: str, user_id: Any = None) -> Partition:
         alias = router.db_for_read(CachedAccount)
         params: tuple[Any, ...] = (home_account_id,)
@@ -52,6 +72,8 @@ class DatabaseStore(TokenStore):
             return Partition(home_account_id, None, None)
         return Partition(home_account_id, self.unseal(home_account_id, bytes(row[0])), row[1])
 
+    @unavailable_on_database_error
+    @sensitive_variables()
     def save(self, partition: Partition, state: str) -> bool:
         if partition.version is None:
             return False
@@ -66,6 +88,7 @@ class DatabaseStore(TokenStore):
         )
         return updated == 1
 
+    @sensitive_variables()
     def replace(
         self, home_account_id: str, state: str, user: AbstractBaseUser | None, info: AccountInfo
     ) -> None:
@@ -82,11 +105,13 @@ class DatabaseStore(TokenStore):
             },
         )
 
+    @unavailable_on_database_error
     def remove(self, home_account_id: str) -> bool:
         with transaction.atomic(using=router.db_for_write(CachedAccount)):
             deleted, _ = CachedAccount.objects.filter(home_account_id=home_account_id).delete()
         return deleted > 0
 
+    @unavailable_on_database_error
     def remove_many(self, home_account_ids: list[str]) -> list[str]:
         alias = router.db_for_write(CachedAccount)
         with transaction.atomic(using=alias):
@@ -96,6 +121,7 @@ class DatabaseStore(TokenStore):
             rows.filter(home_account_id__in=present).delete()
         return present
 
+    @unavailable_on_database_error
     def accounts_of(self, user: AbstractBaseUser) -> list[str]:
         return list(
             CachedAccount.objects.filter(user_id=user.pk).values_list("home_account_id", flat=True)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django.core.cache import caches
 from django.db import DatabaseError, router, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from redis.commands.core import Script
 from redis.exceptions import RedisError
 
@@ -100,6 +101,7 @@ class RedisStore(TokenStore):
 
     # The TokenStore interface.
 
+    @sensitive_variables()
     def load(self, home_account_id: str, user_id: Any = None) -> Partition:
         pending.before_read()
         try:
@@ -109,6 +111,7 @@ class RedisStore(TokenStore):
             raise self._unavailable(exc) from exc
         return self._parse(home_account_id, value, user_id)
 
+    @sensitive_variables()
     def _parse(self, home_account_id: str, value: Any, user_id: Any) -> Partition:
         if value is None:
             return Partition(home_account_id, None, None)
@@ -129,9 +132,12 @@ class RedisStore(TokenStore):
         version = value[len(FORMAT) : _HEAD - 1].decode("ascii", "replace")
         return Partition(home_account_id, self.unseal(home_account_id, token), version)
 
+    @sensitive_variables()
     def save(self, partition: Partition, state: str) -> bool:
         if partition.version is None:
             return False
+        # A removal recorded during an outage must win over a refresh that loaded earlier.
+        pending.before_read()
         version = new_version()
         loaded_head = FORMAT + partition.version.encode() + b":"
         try:
@@ -157,6 +163,7 @@ class RedisStore(TokenStore):
         except DatabaseError as exc:
             logger.warning("Could not update the summary of account %s: %s", home_account_id, exc)
 
+    @sensitive_variables()
     def replace(
         self, home_account_id: str, state: str, user: AbstractBaseUser | None, info: AccountInfo
     ) -> None:
@@ -183,6 +190,11 @@ class RedisStore(TokenStore):
         )
 
     def remove(self, home_account_id: str) -> bool:
+        # Recorded removals first: they send account_removed with their own reason, once.
+        pending.before_read()
+        return self._remove(home_account_id)
+
+    def _remove(self, home_account_id: str) -> bool:
         try:
             server, key = self._locate(home_account_id)
             deleted = int(server.delete(key))
@@ -193,6 +205,7 @@ class RedisStore(TokenStore):
         return deleted > 0 or rows > 0
 
     def remove_many(self, home_account_ids: list[str]) -> list[str]:
+        pending.before_read()
         # One pipeline per server holding any of the keys: one round trip with one server.
         by_server: dict[int, tuple[Redis, list[tuple[str, str]]]] = {}
         try:
@@ -268,9 +281,9 @@ def apply_pending_removals(batch_size: int = 500) -> int:
                 .select_related("user")
                 .first()
             )
-            store.remove(record.home_account_id)
+            held = store._remove(record.home_account_id)
             deleted, _ = PendingRemoval.objects.using(using).filter(pk=record.pk).delete()
-            if deleted:
+            if deleted and held:
                 applied += 1
                 logger.info(
                     "Applied the recorded removal of account %s (%s).",

@@ -15,6 +15,21 @@ fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet -e ".[dev]" "Django~=$django.0"
 
+# The Redis store's tests need a Redis on 127.0.0.1:6379 (and redis-server for the ones
+# that start servers of their own): start one if nothing answers.
+if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  if command -v redis-server >/dev/null; then
+    mkdir -p "${TMPDIR:-/tmp}/msal-django-redis"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+      --dir "${TMPDIR:-/tmp}/msal-django-redis" --logfile "${TMPDIR:-/tmp}/msal-django-redis/log"
+    sleep 1
+  else
+    echo "Redis does not answer on 127.0.0.1:6379 and redis-server is not installed" >&2
+    echo "(apt-get install redis-server)" >&2
+    exit 1
+  fi
+fi
+
 postgres_up() {
   "$venv/bin/python" - <<'PY' 2>/dev/null
 import psycopg

@@ -13,12 +13,14 @@ class MsalDjangoConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_out
         from django.core.signals import setting_changed
+        from django.db.models.signals import pre_delete
 
         from . import client, redact, sessions
         from .checks import check_settings
-        from .logout import on_user_logged_out
+        from .logout import on_user_deleted, on_user_logged_out
 
         # The callback takes the code in the query (response_mode=query): a form_post
         # would arrive cross-site without Django's SameSite=Lax session cookie, so the
@@ -30,6 +32,10 @@ class MsalDjangoConfig(AppConfig):
         checks.register(check_settings)
         user_logged_out.connect(on_user_logged_out, dispatch_uid="msal_django.logout")
         user_logged_out.connect(sessions.on_user_logged_out, dispatch_uid="msal_django.sessions")
+        # A deleted user's tokens go too, from every store (Redis keys are not cascaded).
+        pre_delete.connect(
+            on_user_deleted, sender=get_user_model(), dispatch_uid="msal_django.user_deleted"
+        )
 
         def on_setting_changed(setting: str, **kwargs: Any) -> None:
             if setting in ("MSAL_DJANGO", "SECRET_KEY", "SECRET_KEY_FALLBACKS"):

@@ -76,6 +76,11 @@ def remove_accounts_of(
     return sum(remove_account(a, user=user, reason=reason) for a in accounts)
 
 
+def on_user_deleted(sender: Any, instance: AbstractBaseUser, **kwargs: Any) -> None:
+    """``pre_delete`` of the user model: remove the user's accounts from the store."""
+    remove_accounts_of(instance, None, reason="user_deleted")
+
+
 def on_user_logged_out(
     sender: Any, request: HttpRequest | None, user: AbstractBaseUser | None, **kwargs: Any
 ) -> None:

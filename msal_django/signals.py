@@ -8,8 +8,9 @@
     - ``home_account_id``: MSAL's id of the account (``oid.tid`` on Entra ID);
     - ``user``: the Django user it was linked to, or ``None``;
     - ``reason``: ``"logout"``, ``"frontchannel_logout"``, ``"backchannel_logout"``,
-      ``"admin"``, ``"purge"`` or ``"refresh_token_rejected"`` (the provider refused the
-      refresh token, for example after the user's sessions were revoked).
+      ``"admin"``, ``"purge"``, ``"refresh_token_rejected"`` (the provider refused the
+      refresh token, for example after the user's sessions were revoked) or
+      ``"user_deleted"`` (the Django user was deleted).
 
     A receiver that raises is logged and neither undoes nor blocks the removal.
 """

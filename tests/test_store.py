@@ -152,3 +152,13 @@ def test_partition_of_another_user_reads_as_absent(alice_client, sign_in, django
     assert get_store().load(alice_account.home_account_id, bob.pk).state is None
     with pytest.raises(msal_django.InteractionRequired):
         tokens.acquire(alice_account.home_account_id, ["User.Read"], user=bob)
+
+
+def test_deleting_a_user_removes_their_tokens_from_the_store(alice_client, removed):
+    from django.contrib.auth import get_user_model
+
+    home_account_id = CachedAccount.objects.get().home_account_id
+    get_user_model().objects.all().delete()
+    assert not get_store().load(home_account_id).exists
+    assert not CachedAccount.objects.exists()
+    assert [r["reason"] for r in removed] == ["user_deleted"]

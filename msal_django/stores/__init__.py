@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from ..conf import msal_settings
 from .base import AccountInfo, Partition, TokenStore
 
 __all__ = ["AccountInfo", "DefersRemoval", "Partition", "TokenStore", "get_store"]
@@ -18,9 +19,18 @@ class DefersRemoval(Protocol):
 
 def get_store() -> TokenStore:
     """The store named by ``MSAL_DJANGO["TOKEN_CACHE"]``."""
-    from ..conf import msal_settings
-
     name = msal_settings.TOKEN_CACHE
+    store = _stores.get(name)
+    if store is None:
+        store = _stores[name] = _import_store(name)
+    return store
+
+
+_stores: dict[str, TokenStore] = {}
+
+
+def _import_store(name: str) -> TokenStore:
+    # Imported on first use: the stores import models, which need the app registry.
     if name == "database":
         from .database import database_store
 

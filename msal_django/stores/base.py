@@ -94,7 +94,6 @@ class TokenStore(ABC):
     def seal(self, home_account_id: str, state: str) -> bytes:
         return crypto.encrypt(state, home_account_id)
 
-    @sensitive_variables()
     def unseal(self, home_account_id: str, data: bytes) -> str | None:
         """Decrypt, or None (with a warning that shows no content) if that is impossible."""
         try:

@@ -56,7 +56,6 @@ class DatabaseStore(TokenStore):
             self._select_sql[key] = sql
         return sql
 
-    @sensitive_variables()
     def load(self, home_account_id: str, user_id: Any = None) -> Partition:
         alias = router.db_for_read(CachedAccount)
         params: tuple[Any, ...] = (home_account_id,)

@@ -101,7 +101,6 @@ class RedisStore(TokenStore):
 
     # The TokenStore interface.
 
-    @sensitive_variables()
     def load(self, home_account_id: str, user_id: Any = None) -> Partition:
         pending.before_read()
         try:
@@ -111,7 +110,6 @@ class RedisStore(TokenStore):
             raise self._unavailable(exc) from exc
         return self._parse(home_account_id, value, user_id)
 
-    @sensitive_variables()
     def _parse(self, home_account_id: str, value: Any, user_id: Any) -> Partition:
         if value is None:
             return Partition(home_account_id, None, None)

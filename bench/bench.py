@@ -18,7 +18,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -27,6 +26,8 @@ from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import database
 
 CLIENT_ID, SECRET = "msal-django-bench", "bench-client-secret-0123456789"
 REDIRECT_URI = "http://localhost:8000/auth/callback/"
@@ -40,16 +41,6 @@ def configure(db: str, authority: str, redis_url: str) -> None:
     import django
     from django.conf import settings
 
-    if db == "postgres":
-        database = {
-            "ENGINE": "django.db.backends.postgresql",
-            "HOST": "127.0.0.1",
-            "USER": "postgres",
-            "NAME": os.environ.get("BENCH_PGDATABASE", "test"),
-        }
-    else:
-        path = os.path.join(tempfile.mkdtemp(prefix="msal-django-bench-"), "bench.sqlite3")
-        database = {"ENGINE": "django.db.backends.sqlite3", "NAME": path}
     settings.configure(
         SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         INSTALLED_APPS=[
@@ -59,7 +50,7 @@ def configure(db: str, authority: str, redis_url: str) -> None:
             "msal_django",
         ],
         AUTHENTICATION_BACKENDS=["msal_django.backends.MsalBackend"],
-        DATABASES={"default": database},
+        DATABASES={"default": database(db, "bench.sqlite3")},
         CACHES={
             "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
             "tokens": {
@@ -83,8 +74,8 @@ def configure(db: str, authority: str, redis_url: str) -> None:
     django.setup()
 
 
-def sign_in(idp) -> tuple[str, str]:
-    """A real sign-in through MSAL and the local provider: (home_account_id, cache)."""
+def msal_app(idp):
+    """An MSAL application of the bench's client, with a token cache of its own."""
     import msal
 
     cache = msal.SerializableTokenCache()
@@ -96,6 +87,12 @@ def sign_in(idp) -> tuple[str, str]:
         http_client=idp.http_client(),
         token_cache=cache,
     )
+    return app, cache
+
+
+def sign_in(idp) -> tuple[str, str]:
+    """A real sign-in through MSAL and the local provider: (home_account_id, cache)."""
+    app, cache = msal_app(idp)
     flow = app.initiate_auth_code_flow(SCOPES, redirect_uri=REDIRECT_URI)
     query = parse_qs(urlsplit(idp.sign_in(flow["auth_uri"], "alice")).query)
     result = app.acquire_token_by_auth_code_flow(flow, {k: v[0] for k, v in query.items()})
@@ -105,20 +102,11 @@ def sign_in(idp) -> tuple[str, str]:
 
 def floor_parts(idp, state: str):
     """What the floor reuses across calls: the keys and one MSAL application with its cache."""
-    import msal
     from django.conf import settings
 
     from msal_django.crypto import Keyring
 
-    cache = msal.SerializableTokenCache()
-    app = msal.ConfidentialClientApplication(
-        CLIENT_ID,
-        SECRET,
-        authority=idp.authority,
-        instance_discovery=False,
-        http_client=idp.http_client(),
-        token_cache=cache,
-    )
+    app, cache = msal_app(idp)
     cache.deserialize(state)
     # AES-GCM with the key derived from SECRET_KEY, as the stores seal caches.
     return Keyring((settings.SECRET_KEY,)), cache, app, app.get_accounts()[0]

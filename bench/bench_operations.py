@@ -12,13 +12,14 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import database
 
 STATE_SIZE = 2900  # bytes, like a real one-account MSAL cache
 
@@ -27,16 +28,6 @@ def configure(db: str, redis_url: str) -> None:
     import django
     from django.conf import settings
 
-    if db == "postgres":
-        database = {
-            "ENGINE": "django.db.backends.postgresql",
-            "HOST": "127.0.0.1",
-            "USER": "postgres",
-            "NAME": os.environ.get("BENCH_PGDATABASE", "test"),
-        }
-    else:
-        path = os.path.join(tempfile.mkdtemp(prefix="msal-django-bench-"), "ops.sqlite3")
-        database = {"ENGINE": "django.db.backends.sqlite3", "NAME": path}
     settings.configure(
         SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         DEBUG=False,
@@ -68,7 +59,7 @@ def configure(db: str, redis_url: str) -> None:
                 },
             }
         ],
-        DATABASES={"default": database},
+        DATABASES={"default": database(db, "ops.sqlite3")},
         CACHES={
             "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
             "tokens": {

@@ -192,6 +192,7 @@ def run(idp, args) -> int:
     rows = []
     one = measure(floor, ours, args.rounds, args.calls)
     rows.append(("1", *one))
+    anywhere_rows = bench_anywhere(args, user, floor, ours, table)
 
     blob = bytes(CachedAccount.objects.get(home_account_id=home_account_id).data)
     batch = 5000
@@ -213,7 +214,7 @@ def run(idp, args) -> int:
     assert idp.count() == before, "a cache hit must not call the identity provider"
 
     CachedAccount.objects.exclude(home_account_id=home_account_id).delete()
-    table_rows = [(f"database ({args.db})", *row) for row in rows]
+    table_rows = [(f"database ({args.db})", *row) for row in rows] + anywhere_rows
     notes = [f"database: get_token with {rows[1][0]} accounts vs 1: {many[1] / one[1]:.2f}x"]
     reference, reference_notes = bench_identity(idp, args, state, user, home_account_id)
     redis_rows, redis_notes = bench_redis(idp, args, home_account_id, state, user, request)
@@ -235,6 +236,48 @@ def run(idp, args) -> int:
     print("identity provider requests during the timed calls: 0")
     print(bench_backchannel(idp, args, user, home_account_id, state, one[1]))
     return 0
+
+
+def bench_anywhere(args, user, floor, ours, table) -> list[tuple]:
+    """get_token for a session that did not sign in through msal-django (first without a
+    session to remember the account in, then one that has learned it) and
+    get_token_for_user, beside the floor plus the one indexed lookup of the newest account."""
+    from django.db import connection
+
+    import msal_django
+
+    lookup = (
+        f"SELECT home_account_id FROM {table} WHERE user_id = %s ORDER BY updated_at DESC LIMIT 1"
+    )
+
+    def floor_and_lookup() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(lookup, [user.pk])
+            cursor.fetchone()
+        return floor()
+
+    class Session(dict):
+        session_key = "bench"  # an existing session: get_token remembers the account in it
+
+    no_session = SimpleNamespace(user=user, session={})
+    learned = SimpleNamespace(user=user, session=Session())
+
+    def without_account() -> str:
+        return msal_django.get_token(no_session, SCOPES)
+
+    def learned_session() -> str:
+        return msal_django.get_token(learned, SCOPES)
+
+    def for_user() -> str:
+        return msal_django.get_token_for_user(user, SCOPES)
+
+    assert without_account() == learned_session() == for_user() == ours()
+    name = f"database ({args.db})"
+    return [
+        (name, "no acct id", *measure(floor_and_lookup, without_account, args.rounds, args.calls)),
+        (name, "learned", *measure(floor, learned_session, args.rounds, args.calls)),
+        (name, "for_user", *measure(floor_and_lookup, for_user, args.rounds, args.calls)),
+    ]
 
 
 def bench_backchannel(idp, args, user, home_account_id, state, get_token_us) -> str:

@@ -13,7 +13,7 @@ from typing import Any, cast
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.http import HttpRequest
 
 from .conf import msal_settings
@@ -33,8 +33,11 @@ class MsalBackend(BaseBackend):
         if msal_claims is None or not self.verify_claims(msal_claims):
             return None
         issuer, subject = self.identity_key(msal_claims)
+        # The primary: on a lagging replica a returning person would look new.
+        primary = router.db_for_write(UserIdentity)
         identity = (
-            UserIdentity.objects.select_related("user")
+            UserIdentity.objects.using(primary)
+            .select_related("user")
             .filter(issuer=issuer, subject=subject)
             .first()
         )

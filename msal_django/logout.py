@@ -17,6 +17,8 @@ logger = logging.getLogger("msal_django")
 
 SESSION_ACCOUNT_KEY = "_msal_django_home_account_id"
 SESSION_SID_KEY = "_msal_django_sid"
+# The account ``get_token`` found for a session that did not sign in through msal-django.
+SESSION_LEARNED_ACCOUNT_KEY = "_msal_django_learned_account"
 
 
 def remove_account(

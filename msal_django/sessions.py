@@ -69,9 +69,11 @@ def record_sign_in(
     # Entries of sessions that ended on their own (expired, cleared) would pile up: drop
     # this user's entries whose session is gone. Bounded by the user's own sessions.
     store = session_store()
+    primary = router.db_for_write(SignInSession)
     gone = [
         key
-        for key in SignInSession.objects.filter(user=cast(Any, user))
+        for key in SignInSession.objects.using(primary)
+        .filter(user=cast(Any, user))
         .exclude(session_key=session_key)
         .values_list("session_key", flat=True)
         if not store.exists(key)
@@ -106,7 +108,9 @@ def end_sessions(
     and remove their accounts' tokens."""
     if not (sid or subject or session_key or home_account_id):
         raise ValueError("end_sessions() needs a sid, a subject, a session key or an account.")
-    entries = SignInSession.objects.select_related("user")
+    # The primary: a replica may not hold a session that signed in a moment ago.
+    primary = router.db_for_write(SignInSession)
+    entries = SignInSession.objects.using(primary).select_related("user")
     if sid:
         entries = entries.filter(sid=sid)
     if subject:

@@ -7,13 +7,14 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from asgiref.sync import sync_to_async
 from django.views.decorators.debug import sensitive_variables
 
 from . import client
 from .conf import msal_settings
 from .exceptions import InteractionRequired, ProviderError
-from .logout import SESSION_ACCOUNT_KEY, remove_account
-from .stores import get_store
+from .logout import SESSION_ACCOUNT_KEY, SESSION_LEARNED_ACCOUNT_KEY, remove_account
+from .stores import get_store, newest_account_of
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -33,30 +34,113 @@ _FIXABLE_SUBERRORS = frozenset(
     }
 )
 _TRANSIENT_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
+# What ``acquire`` raises when the account's partition is not (or no longer) there.
+_ACCOUNT_GONE = frozenset({"no_cached_tokens", "signed_out"})
 _ATTEMPTS = 4
 
 
 def get_token(request: HttpRequest, scopes: Iterable[str]) -> str:
-    """An access token for the signed-in user and ``scopes``.
+    """An access token for ``request.user`` and ``scopes``.
+
+    The account is the one the session signed in with through msal-django; a session
+    authenticated any other way (a password, ``force_login``, an API token, a DRF
+    authentication class) gets the user's most recently written linked account, and
+    remembers it when the session already exists (no extra query on later calls).
 
     Served from the user's token cache when one is valid (no network, no write);
     otherwise MSAL refreshes it and the new tokens are saved with compare-and-set.
     Raises ``InteractionRequired`` when the user must sign in or consent again,
     ``ProviderError`` when the provider fails, ``StoreUnavailable`` when the store does.
     """
-    scopes = list(scopes)
+    scopes = _checked_scopes(scopes)
     user = getattr(request, "user", None)
-    home_account_id = request.session.get(SESSION_ACCOUNT_KEY) if user else None
-    if not home_account_id or not user or not user.is_authenticated:
+    if user is None or not user.is_authenticated:
         raise InteractionRequired(scopes, error="not_signed_in")
+    return _for_request(request, user, scopes)
+
+
+async def aget_token(request: HttpRequest, scopes: Iterable[str]) -> str:
+    """``get_token`` for async views: the user from ``request.auser()``, the store and
+    MSAL in Django's thread for synchronous code, never on the event loop."""
+    scopes = _checked_scopes(scopes)
+    user = await request.auser()
+    if not user.is_authenticated:
+        raise InteractionRequired(scopes, error="not_signed_in")
+    # Sessions are synchronous in Django: the session is read and written in that thread.
+    return await sync_to_async(_for_request)(request, user, scopes)
+
+
+def get_token_for_user(
+    user: AbstractBaseUser, scopes: Iterable[str], *, home_account_id: str | None = None
+) -> str:
+    """An access token for ``user`` without a request: jobs, Celery tasks, commands.
+
+    The account is ``home_account_id`` when given (it must be linked to ``user``),
+    else the user's most recently written linked account. Raises ``InteractionRequired``
+    when the user has no usable tokens (never signed in, signed out, inactive), like
+    ``get_token``.
+    """
+    scopes = _checked_scopes(scopes)
+    _check_active(user, scopes)
+    if home_account_id is None:
+        home_account_id = newest_account_of(user)
+        if home_account_id is None:
+            raise InteractionRequired(scopes, error="no_cached_tokens")
     return acquire(home_account_id, scopes, user=user)
+
+
+async def aget_token_for_user(
+    user: AbstractBaseUser, scopes: Iterable[str], *, home_account_id: str | None = None
+) -> str:
+    """``get_token_for_user`` for async code, the store and MSAL off the event loop."""
+    return await sync_to_async(get_token_for_user)(user, scopes, home_account_id=home_account_id)
+
+
+def _checked_scopes(scopes: Iterable[str]) -> list[str]:
+    if isinstance(scopes, str):
+        # A common slip: "User.Read Mail.Read" would be split into characters.
+        raise TypeError("scopes must be a list of scope strings, not one string")
+    return list(scopes)
+
+
+def _check_active(user: AbstractBaseUser, scopes: list[str]) -> None:
+    if user is None or user.pk is None or not getattr(user, "is_active", True):
+        raise InteractionRequired(scopes, error="inactive_user")
+
+
+def _for_request(request: HttpRequest, user: AbstractBaseUser, scopes: list[str]) -> str:
+    _check_active(user, scopes)
+    session: Any = getattr(request, "session", None)
+    if session is None:  # no SessionMiddleware: an API authenticated otherwise
+        session = {}
+    signed_in = session.get(SESSION_ACCOUNT_KEY)
+    if signed_in:  # signed in through msal-django: that account, and no other
+        return acquire(signed_in, scopes, user=user)
+    learned = session.get(SESSION_LEARNED_ACCOUNT_KEY)
+    if learned:
+        try:
+            return acquire(learned, scopes, user=user)
+        except InteractionRequired as exc:
+            if exc.error not in _ACCOUNT_GONE:
+                raise
+            # Removed since (a logout elsewhere): forget it and look again below.
+            del session[SESSION_LEARNED_ACCOUNT_KEY]
+    home_account_id = newest_account_of(user)
+    if home_account_id is None:
+        raise InteractionRequired(scopes, error="no_cached_tokens")
+    token = acquire(home_account_id, scopes, user=user)
+    # Remember it in a session that already exists; never create one (API clients).
+    if getattr(session, "session_key", None):
+        session[SESSION_LEARNED_ACCOUNT_KEY] = home_account_id
+    return token
 
 
 @sensitive_variables()  # tokens: never on an error page or in an error report
 def acquire(
     home_account_id: str, scopes: list[str], *, user: AbstractBaseUser | None = None
 ) -> str:
-    """``get_token`` for an account id, without a request (background jobs)."""
+    """The token for one account id. With ``user``, an account linked to another user
+    reads as absent. Internal: ``get_token_for_user`` is the public way."""
     store = get_store()
     user_id = user.pk if user is not None else None
     partition = store.load(home_account_id, user_id)

@@ -78,6 +78,17 @@ else:
         }
     }
 
+# "replica" plays a read replica that lags forever: it gets no writes, and only the tests
+# that ask for it (``databases=[..., "replica"]``) create it, under tests.routers.
+_primary = DATABASES["default"]
+if _primary["ENGINE"].endswith("sqlite3"):
+    _replica_db = _db.replace(".sqlite3", "_replica.sqlite3")
+    _replica_test = {"NAME": _replica_db}
+else:
+    _replica_db = _primary["NAME"]
+    _replica_test = {"NAME": f"{_primary['TEST']['NAME']}_replica"}
+DATABASES["replica"] = {**_primary, "NAME": _replica_db, "TEST": _replica_test}
+
 # "redis" holds the Redis token store in the tests that run against both stores. The key
 # prefix is per run (MSAL_DJANGO_TEST_REDIS_PREFIX lets a child process share it), so
 # parallel runs on one Redis never see each other's keys.

@@ -17,9 +17,15 @@ def token(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"access_token": msal_django.get_token(request, scopes)})
 
 
+async def atoken(request: HttpRequest) -> JsonResponse:
+    scopes = request.GET.get("scopes", "User.Read").split()
+    return JsonResponse({"access_token": await msal_django.aget_token(request, scopes)})
+
+
 urlpatterns = [
     path("", home, name="home"),
     path("token/", token, name="token"),
+    path("atoken/", atoken, name="atoken"),
     path("admin/", admin.site.urls),
     path("auth/", include("msal_django.urls")),
 ]

@@ -73,7 +73,11 @@ if os.environ.get("MSAL_DJANGO_TOKEN_CACHE") == "redis":
 MSAL_DJANGO = {
     "CLIENT_ID": os.environ.get("MSAL_DJANGO_CLIENT_ID", "msal-django-example"),
     "CLIENT_CREDENTIAL": os.environ.get("MSAL_DJANGO_CLIENT_SECRET", "example-secret"),
-    "AUTHORITY": os.environ.get("MSAL_DJANGO_AUTHORITY", "https://localhost:8443/common"),
+    # run.py sets it; the default is the local provider's own tenant on its default port,
+    # so `manage.py example_job alice` in another terminal finds the same provider.
+    "AUTHORITY": os.environ.get(
+        "MSAL_DJANGO_AUTHORITY", "https://localhost:8443/7d4b3a2e-58c4-4b44-9f0e-3d1c6a5b8e90"
+    ),
     "INSTANCE_DISCOVERY": False,  # the local provider is not known to Microsoft
     "SCOPES": os.environ.get("MSAL_DJANGO_SCOPES", "User.Read").split(),
     "TOKEN_CACHE": os.environ.get("MSAL_DJANGO_TOKEN_CACHE", "database"),

@@ -6,6 +6,7 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("profile/", views.profile, name="profile"),
+    path("profile/async/", views.async_profile, name="async_profile"),
     path("admin/", admin.site.urls),
     path("auth/", include("msal_django.urls")),
 ]

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..conf import msal_settings
 from .base import AccountInfo, Partition, TokenStore
 
-__all__ = ["AccountInfo", "DefersRemoval", "Partition", "TokenStore", "get_store"]
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+__all__ = [
+    "AccountInfo",
+    "DefersRemoval",
+    "Partition",
+    "TokenStore",
+    "get_store",
+    "newest_account_of",
+]
 
 
 @runtime_checkable
@@ -15,6 +25,11 @@ class DefersRemoval(Protocol):
     """A store that can record a removal it cannot make now and make it later (Redis)."""
 
     def defer_removal(self, home_account_id: str, reason: str) -> None: ...
+
+
+def newest_account_of(user: AbstractBaseUser) -> str | None:
+    """The user's most recently written linked account in the configured store, or None."""
+    return get_store().newest_account_of(user)
 
 
 def get_store() -> TokenStore:

@@ -8,18 +8,24 @@ partition earlier can neither overwrite newer tokens nor write back a removed on
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.db import DatabaseError, connections, router
 from django.views.decorators.debug import sensitive_variables
 
 from .. import crypto
+from ..exceptions import StoreUnavailable
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
+    from django.db.models import QuerySet
+
+    from ..models import CachedAccount
 
 logger = logging.getLogger("msal_django.stores")
 
@@ -84,9 +90,29 @@ class TokenStore(ABC):
         this with one round trip per batch."""
         return [a for a in home_account_ids if self.remove(a)]
 
-    @abstractmethod
+    # Both stores keep a ``CachedAccount`` row per account (the database store's holds
+    # the tokens, the Redis store's only the link and summary): the user's accounts are
+    # looked up there, on the primary, where a logout or a sign-in has already landed.
+
     def accounts_of(self, user: AbstractBaseUser) -> list[str]:
         """The ``home_account_id`` of every partition linked to ``user``."""
+        try:
+            return list(_index_of(user).values_list("home_account_id", flat=True))
+        except DatabaseError as exc:
+            raise StoreUnavailable(f"The database is unavailable: {exc}") from exc
+
+    def newest_account_of(self, user: AbstractBaseUser) -> str | None:
+        """The user's most recently written linked account, or None."""
+        from ..models import CachedAccount
+
+        alias = router.db_for_write(CachedAccount)
+        try:
+            with connections[alias].cursor() as cursor:
+                cursor.execute(_newest_sql(alias), (user.pk,))
+                row = cursor.fetchone()
+        except DatabaseError as exc:
+            raise StoreUnavailable(f"The database is unavailable: {exc}") from exc
+        return None if row is None else str(row[0])
 
     # Shared by the implementations: encryption at rest.
 
@@ -105,3 +131,25 @@ class TokenStore(ABC):
                 home_account_id,
             )
             return None
+
+
+def _index_of(user: AbstractBaseUser) -> QuerySet[CachedAccount]:
+    from ..models import CachedAccount  # models need the app registry; stores load later
+
+    primary = router.db_for_write(CachedAccount)
+    return CachedAccount.objects.using(primary).filter(user_id=user.pk)
+
+
+@functools.cache
+def _newest_sql(alias: str) -> str:
+    # A raw indexed query on a hot path (get_token without an account in the session):
+    # the ORM's compile step costs more than the query. Only quoted names are interpolated.
+    from ..models import CachedAccount
+
+    quote = connections[alias].ops.quote_name
+    table, column = quote(CachedAccount._meta.db_table), quote("home_account_id")
+    newest_first = f"{quote('updated_at')} DESC, {quote(CachedAccount._meta.pk.attname)} DESC"
+    return (
+        f"SELECT {column} FROM {table} WHERE {quote('user_id')} = %s "  # noqa: S608
+        f"ORDER BY {newest_first} LIMIT 1"
+    )

@@ -57,7 +57,9 @@ class DatabaseStore(TokenStore):
         return sql
 
     def load(self, home_account_id: str, user_id: Any = None) -> Partition:
-        alias = router.db_for_read(CachedAccount)
+        # The primary, never a replica: a replica may still hold tokens a logout removed,
+        # or not yet hold the account that just signed in.
+        alias = router.db_for_write(CachedAccount)
         params: tuple[Any, ...] = (home_account_id,)
         if user_id is not None:
             params += (user_id,)
@@ -119,12 +121,6 @@ class DatabaseStore(TokenStore):
             present = list(rows.select_for_update().values_list("home_account_id", flat=True))
             rows.filter(home_account_id__in=present).delete()
         return present
-
-    @unavailable_on_database_error
-    def accounts_of(self, user: AbstractBaseUser) -> list[str]:
-        return list(
-            CachedAccount.objects.filter(user_id=user.pk).values_list("home_account_id", flat=True)
-        )
 
 
 database_store = DatabaseStore()

@@ -225,11 +225,6 @@ class RedisStore(TokenStore):
             rows.delete()
         return [a for a in home_account_ids if a in gone]
 
-    def accounts_of(self, user: AbstractBaseUser) -> list[str]:
-        return list(
-            CachedAccount.objects.filter(user_id=user.pk).values_list("home_account_id", flat=True)
-        )
-
     # Removals Redis could not take at the time (see the module docstring).
 
     def defer_removal(self, home_account_id: str, reason: str) -> None:

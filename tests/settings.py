@@ -74,7 +74,9 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": _db,
             "TEST": {"NAME": _db},
-            "OPTIONS": {"timeout": 20},
+            # IMMEDIATE: a transaction takes the write lock up front, so the race tests'
+            # concurrent writers wait (timeout) instead of failing with "database is locked".
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     }
 

@@ -29,7 +29,7 @@ django.setup()
 
 project = "msal-django"
 author = "msal-django contributors"
-copyright = "msal-django contributors"  # noqa: A001
+copyright = "msal-django contributors"
 release = installed_version("msal-django")
 version = ".".join(release.split(".")[:2])
 

@@ -22,6 +22,7 @@ nitpicky mode (``-n``) a link to a setting or check that does not exist fails th
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -127,15 +128,11 @@ def _text(node: ast.expr | None) -> str:
     if isinstance(node, ast.Constant):
         return str(node.value)
     if isinstance(node, ast.JoinedStr):
-        return "".join(
-            str(v.value) if isinstance(v, ast.Constant) else "…" for v in node.values
-        )
+        return "".join(str(v.value) if isinstance(v, ast.Constant) else "…" for v in node.values)
     return "…" if node is not None else ""
 
 
 def _cleandoc(doc: str) -> str:
-    import inspect
-
     return inspect.cleandoc(doc) if doc else ""
 
 
@@ -200,8 +197,7 @@ class SettingsDirective(SphinxDirective):
             extra = prose.get(setting.name, [])
             if not setting.help and not any(line.strip() for line in extra):
                 logger.warning(
-                    "msal-settings: %s has no docstring in msal_django/conf.py and no prose "
-                    "here",
+                    "msal-settings: %s has no docstring in msal_django/conf.py and no prose here",
                     setting.name,
                     location=self.get_location(),
                 )

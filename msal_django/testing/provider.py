@@ -3,16 +3,9 @@ msal_django can tell: OpenID discovery, JWKS, the auth code flow with PKCE, refr
 tokens, ``client_info``, ``sid`` claims, end-session with front-channel logout iframes and
 back-channel logout tokens. It is a plain WSGI app served over HTTPS on loopback.
 
-This module is its face: start and stop it, its addresses, setting up clients and users,
-and what tests inspect. Behind it:
-
-- ``state.py``: what it remembers while it runs, behind one lock;
-- ``entra.py``: Entra's rules (scopes and resources, consent, the AADSTS errors);
-- ``app.py``: the route table and what every request goes through;
-- ``endpoints/``: discovery and JWKS, authorize, token (one grant per ``grant_type``),
-  logout, the Graph-like API;
-- ``minting.py``: the tokens it signs; ``browser.py``: ``sign_in``/``sign_out``'s walk
-  through its pages; ``defaults.py``: lifetimes and the example set-up.
+This module is its face (start and stop, addresses, set-up, inspection); the work is
+done behind it by ``app.py`` (the routes) and ``endpoints/``, over ``state.py`` and
+``entra.py`` (Entra's rules, simplified). README's "Development" has the module map.
 """
 
 from __future__ import annotations
@@ -88,7 +81,7 @@ def http_client() -> Session:
 
 
 class IdentityProvider:
-    """The local provider. ``port=0`` picks a free port; see the module docstring."""
+    """The local provider. ``port=0`` picks a free port; ``entra.py`` has its rules."""
 
     def __init__(
         self,
@@ -142,6 +135,7 @@ class IdentityProvider:
         return f"<IdentityProvider {where} tenant={self.tenant_id}>"
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """The WSGI app the server runs."""
         return app.serve(self._context(), environ, start_response)
 
     def _context(self) -> Context:

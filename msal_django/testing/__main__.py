@@ -8,14 +8,9 @@ import logging
 import threading
 from collections.abc import Sequence
 
+from .defaults import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from .keys import default_state_dir
-from .provider import (
-    CA_FILE_ENV,
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
-    IdentityProvider,
-    add_defaults,
-)
+from .provider import CA_FILE_ENV, IdentityProvider, add_defaults
 
 
 def _parser() -> argparse.ArgumentParser:

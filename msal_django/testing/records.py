@@ -8,6 +8,9 @@ from typing import ClassVar
 
 USER_DOMAIN = "example.com"
 
+# What a consent grants: (resource, scope name), e.g. ("https://graph.microsoft.com", "User.Read").
+Permission = tuple[str, str]
+
 
 @dataclass(frozen=True)
 class TestUser:

@@ -1,0 +1,179 @@
+"""The token endpoint: authenticates the client, then hands the request to the grant
+its ``grant_type`` names (``GRANTS``); each grant checks what it redeems and asks
+``minting`` for the tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import unquote_plus
+
+from werkzeug.wrappers import Request, Response
+
+from ..context import Context
+from ..entra import missing_parameter, parse_scopes, unknown_client
+from ..minting import b64url, issue_tokens
+from ..records import OAuthError, RegisteredClient
+from ..web import json_response
+
+# A grant: the client (authenticated) and the request's form -> the token response.
+GrantHandler = Callable[[Context, RegisteredClient, Mapping[str, str]], dict[str, Any]]
+
+
+def handle_token(ctx: Context, request: Request, tenant: str | None) -> Response:
+    client = _authenticate_client(ctx, request)
+    grant_type = request.form.get("grant_type")
+    if not grant_type:
+        raise missing_parameter("grant_type")
+    grant = GRANTS.get(grant_type)
+    if grant is None:
+        raise OAuthError(
+            "unsupported_grant_type",
+            f"AADSTS70003: The app requested an unsupported grant type '{grant_type}'.",
+        )
+    return json_response(grant(ctx, client, request.form))
+
+
+def _authenticate_client(ctx: Context, request: Request) -> RegisteredClient:
+    form = request.form
+    basic_id = basic_secret = None
+    auth = request.authorization
+    if auth is not None and auth.type == "basic":
+        basic_id = unquote_plus(auth.username or "")
+        basic_secret = unquote_plus(auth.password or "")
+    client_id = form.get("client_id") or basic_id
+    if not client_id:
+        raise missing_parameter("client_id")
+    client = ctx.state.client(client_id)
+    if client is None:
+        raise unknown_client(client_id)
+    secret = basic_secret if basic_id == client_id else None
+    secret = secret or form.get("client_secret")
+    if not secret:
+        raise OAuthError(
+            "invalid_client",
+            "AADSTS7000218: The request body must contain the following parameter: "
+            "'client_assertion' or 'client_secret'.",
+            status=401,
+        )
+    if not hmac.compare_digest(secret.encode(), client.client_secret.encode()):
+        raise OAuthError(
+            "invalid_client",
+            f"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent "
+            f"in the request is the client secret value for app '{client_id}'.",
+            status=401,
+        )
+    return client
+
+
+def redeem_code(ctx: Context, client: RegisteredClient, form: Mapping[str, str]) -> dict[str, Any]:
+    """``authorization_code``: a single-use code, its redirect URI and PKCE verifier."""
+    state = ctx.state
+    code_value = form.get("code")
+    if not code_value:
+        raise missing_parameter("code")
+    with state.lock:
+        code = state.codes.get(code_value)
+        if code is None or code.request.client_id != client.client_id:
+            raise OAuthError(
+                "invalid_grant",
+                "AADSTS9002313: Invalid request. Request is malformed or invalid: the "
+                "authorization code is not valid for this client.",
+            )
+        if code.redeemed:
+            # A replayed code may be a stolen one: revoke what the first use issued.
+            for token in code.refresh_tokens:
+                state.refresh_tokens[token].revoked = True
+            raise OAuthError(
+                "invalid_grant",
+                "AADSTS54005: OAuth2 Authorization code was already redeemed, please "
+                "retry with a new valid code or use an existing refresh token.",
+            )
+        code.redeemed = True  # Single use, whatever the outcome.
+    if code.expires_at < time.time():
+        raise OAuthError(
+            "invalid_grant",
+            "AADSTS70008: The provided authorization code or refresh token has expired "
+            "due to inactivity.",
+        )
+    if form.get("redirect_uri") != code.request.redirect_uri:
+        raise OAuthError(
+            "invalid_grant",
+            "AADSTS50011: The redirect URI specified in the request does not match the "
+            "redirect URI used to request the authorization code.",
+        )
+    verifier = form.get("code_verifier", "")
+    challenge = b64url(hashlib.sha256(verifier.encode("ascii", "replace")).digest())
+    if not verifier or not hmac.compare_digest(challenge, code.request.code_challenge):
+        raise OAuthError(
+            "invalid_grant",
+            "AADSTS50148: The code_verifier does not match the code_challenge supplied in "
+            "the authorization request for PKCE.",
+        )
+    return issue_tokens(
+        ctx,
+        client,
+        state.user(code.username),
+        parse_scopes(form.get("scope")) or code.request.scopes,
+        sid=code.sid,
+        auth_time=code.auth_time,
+        nonce=code.request.nonce,
+        code=code,
+    )
+
+
+def redeem_refresh_token(
+    ctx: Context, client: RegisteredClient, form: Mapping[str, str]
+) -> dict[str, Any]:
+    """``refresh_token``: a refresh token of this client, not revoked nor expired."""
+    state = ctx.state
+    value = form.get("refresh_token")
+    if not value:
+        raise missing_parameter("refresh_token")
+    with state.lock:
+        token = state.refresh_tokens.get(value)
+        if token is None or token.client_id != client.client_id:
+            raise OAuthError(
+                "invalid_grant",
+                "AADSTS9002313: Invalid request. Request is malformed or invalid: the "
+                "refresh token is not valid for this client.",
+            )
+        if token.revoked:
+            raise OAuthError(
+                "invalid_grant",
+                "AADSTS50173: The provided grant has expired due to it being revoked, a "
+                "fresh auth token is needed. The user might have changed or reset their "
+                "password.",
+            )
+        if token.expires_at < time.time():
+            raise OAuthError(
+                "invalid_grant",
+                "AADSTS700082: The refresh token has expired due to inactivity.",
+            )
+        if token.used and state.strict_refresh_token_rotation:
+            raise OAuthError(
+                "invalid_grant",
+                "AADSTS70000: The provided value for the 'refresh_token' is not valid: it "
+                "was already used and refresh tokens are single-use here.",
+            )
+        token.used = True
+    return issue_tokens(
+        ctx,
+        client,
+        state.user(token.username),
+        parse_scopes(form.get("scope")) or token.scopes,
+        sid=token.sid,
+        auth_time=token.auth_time,
+        nonce=None,
+        code=None,
+    )
+
+
+# The grants this provider supports (discovery advertises them), by grant_type.
+GRANTS: dict[str, GrantHandler] = {
+    "authorization_code": redeem_code,
+    "refresh_token": redeem_refresh_token,
+}

@@ -1,0 +1,136 @@
+"""The tokens the provider signs: what a grant earns (access, refresh and ID tokens with
+``client_info``), back-channel logout tokens, and the claims they share."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from .context import Context
+from .defaults import ID_TOKEN_LIFETIME, LOGOUT_TOKEN_LIFETIME
+from .entra import token_scopes
+from .records import AuthorizationCode, IssuedRefreshToken, RegisteredClient, TestUser
+
+BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def pairwise_sub(user: TestUser, client_id: str) -> str:
+    return b64url(hashlib.sha256(f"{user.oid}:{client_id}".encode()).digest())
+
+
+def client_info(user: TestUser) -> str:
+    """What MSAL builds its ``oid.tid`` account ids from."""
+    return b64url(json.dumps({"uid": user.oid, "utid": user.tid}).encode())
+
+
+def issue_tokens(
+    ctx: Context,
+    client: RegisteredClient,
+    user: TestUser,
+    scopes: Sequence[str],
+    *,
+    sid: str,
+    auth_time: int,
+    nonce: str | None,
+    code: AuthorizationCode | None,
+) -> dict[str, Any]:
+    """The token endpoint's answer to a grant of ``scopes`` (a refresh token with
+    ``offline_access`` or on a refresh, an ID token with ``openid``)."""
+    state = ctx.state
+    granted = state.granted(user.username, client.client_id)
+    resource, names, resource_scopes = token_scopes(client.client_id, scopes, granted)
+    issued_at = now()
+    common = {
+        "iss": ctx.issuer,
+        "iat": issued_at,
+        "nbf": issued_at,
+        "oid": user.oid,
+        "tid": user.tid,
+        "sub": pairwise_sub(user, client.client_id),
+        "sid": sid,
+        "name": user.name,
+        "preferred_username": user.preferred_username,
+        "ver": "2.0",
+    }
+    lifetime = int(state.access_token_lifetime)
+    access_token = ctx.keys.sign(
+        {
+            **common,
+            "aud": resource,
+            "exp": issued_at + lifetime,
+            "scp": " ".join(names),
+            "azp": client.client_id,
+            "azpacr": "1",
+            "idtyp": "user",
+            "uti": secrets.token_urlsafe(16),
+        }
+    )
+    body: dict[str, Any] = {
+        "token_type": "Bearer",
+        "scope": " ".join(resource_scopes or names),
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
+        "access_token": access_token,
+    }
+    if "offline_access" in scopes or code is None:
+        refresh_token = secrets.token_urlsafe(64)
+        with state.lock:
+            state.refresh_tokens[refresh_token] = IssuedRefreshToken(
+                client_id=client.client_id,
+                username=user.username,
+                sid=sid,
+                auth_time=auth_time,
+                scopes=tuple(scopes),
+                expires_at=time.time() + state.refresh_token_lifetime,
+            )
+            if code is not None:
+                code.refresh_tokens.append(refresh_token)
+        body["refresh_token"] = refresh_token
+    if "openid" in scopes:
+        id_claims = {
+            **common,
+            "aud": client.client_id,
+            "exp": issued_at + ID_TOKEN_LIFETIME,
+            "auth_time": auth_time,
+            "email": user.email,
+            "uti": secrets.token_urlsafe(16),
+        }
+        if nonce is not None:
+            id_claims["nonce"] = nonce
+        body["id_token"] = ctx.keys.sign(id_claims)
+    body["client_info"] = client_info(user)
+    state.remember_issued(
+        *(body[k] for k in ("access_token", "refresh_token", "id_token") if k in body)
+    )
+    return body
+
+
+def logout_token(ctx: Context, client_id: str, username: str, sid: str) -> str:
+    """A back-channel logout token, as the end-session endpoint sends it."""
+    user = ctx.add_user(username)
+    issued_at = now()
+    claims = {
+        "iss": ctx.issuer,
+        "aud": client_id,
+        "iat": issued_at,
+        "exp": issued_at + LOGOUT_TOKEN_LIFETIME,
+        "jti": str(uuid.uuid4()),
+        "events": {BACKCHANNEL_LOGOUT_EVENT: {}},
+        "sub": pairwise_sub(user, client_id),
+        "sid": sid,
+    }
+    return ctx.keys.sign(claims, typ="logout+jwt")

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from .exceptions import InteractionRequired, ProviderError, StoreUnavailable
+from .redact import loggable
 from .views import error_page
 
 logger = logging.getLogger("msal_django")
@@ -41,7 +42,7 @@ class InteractionRequiredMiddleware:
         if isinstance(exception, StoreUnavailable) or (
             isinstance(exception, ProviderError) and exception.transient
         ):
-            logger.warning("Answering 503: %s", exception)
+            logger.warning("Answering 503: %s", loggable(exception))
             return error_page(
                 request,
                 503,

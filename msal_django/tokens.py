@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from django.views.decorators.debug import sensitive_variables
 
 from . import client
+from .checks import RESERVED_SCOPES
 from .conf import msal_settings
 from .exceptions import InteractionRequired, ProviderError
 from .logout import SESSION_ACCOUNT_KEY, remove_account
+from .redact import Secret, describe
 from .stores import get_store
 
 if TYPE_CHECKING:
@@ -34,6 +36,7 @@ _FIXABLE_SUBERRORS = frozenset(
 )
 _TRANSIENT_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 _ATTEMPTS = 4
+_TOKEN_KEYS = frozenset({"access_token", "refresh_token", "id_token"})
 
 
 def get_token(request: HttpRequest, scopes: Iterable[str]) -> str:
@@ -43,8 +46,10 @@ def get_token(request: HttpRequest, scopes: Iterable[str]) -> str:
     otherwise MSAL refreshes it and the new tokens are saved with compare-and-set.
     Raises ``InteractionRequired`` when the user must sign in or consent again,
     ``ProviderError`` when the provider fails, ``StoreUnavailable`` when the store does.
+    ``openid``, ``profile`` and ``offline_access`` are left out (MSAL adds them itself);
+    ``ValueError`` if no other scope is left, ``TypeError`` for a string.
     """
-    scopes = list(scopes)
+    scopes = api_scopes(scopes)
     user = getattr(request, "user", None)
     home_account_id = request.session.get(SESSION_ACCOUNT_KEY) if user else None
     if not home_account_id or not user or not user.is_authenticated:
@@ -54,9 +59,10 @@ def get_token(request: HttpRequest, scopes: Iterable[str]) -> str:
 
 @sensitive_variables()  # tokens: never on an error page or in an error report
 def acquire(
-    home_account_id: str, scopes: list[str], *, user: AbstractBaseUser | None = None
+    home_account_id: str, scopes: Iterable[str], *, user: AbstractBaseUser | None = None
 ) -> str:
     """``get_token`` for an account id, without a request (background jobs)."""
+    scopes = api_scopes(scopes)
     store = get_store()
     user_id = user.pk if user is not None else None
     partition = store.load(home_account_id, user_id)
@@ -79,6 +85,19 @@ def acquire(
         remove_account(home_account_id, user=user, reason="refresh_token_rejected")
         _raise_for(result, scopes)
     raise ProviderError("Too many concurrent refreshes for one account; retry.", transient=True)
+
+
+def api_scopes(scopes: Iterable[str]) -> list[str]:
+    """``scopes`` without the ones MSAL adds itself and refuses to be given."""
+    if isinstance(scopes, str):
+        raise TypeError(f"scopes is a list of scopes: [{scopes!r}], not {scopes!r}.")
+    kept = [scope for scope in scopes if scope not in RESERVED_SCOPES]
+    if not kept:
+        raise ValueError(
+            "get_token needs the scope of an API, e.g. ['User.Read']; openid, profile and "
+            "offline_access are added by MSAL and left out here."
+        )
+    return kept
 
 
 def _newer_partition(store: Any, partition: Any, user_id: Any) -> Any:
@@ -109,12 +128,20 @@ def _silent(
             result = app.acquire_token_silent_with_error(scopes, account)
         except client.TRANSIENT_ERRORS as exc:
             raise ProviderError(
-                f"The identity provider could not be reached: {type(exc).__name__}",
-                transient=True,
-            ) from exc
-        return result, (cache.serialize() if cache.has_state_changed else None)
+                f"The identity provider could not be reached: {describe(exc)}", transient=True
+            ) from None  # MSAL's frames hold the refresh token and the client secret
+        return _masked(result), (Secret(cache.serialize()) if cache.has_state_changed else None)
     finally:
         cache.deserialize(None)  # keep no tokens in this thread's memory between calls
+
+
+def _masked(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """MSAL's result with its tokens as ``Secret``: no error page shows them."""
+    if result is None:
+        return None
+    return {
+        k: Secret(v) if k in _TOKEN_KEYS and isinstance(v, str) else v for k, v in result.items()
+    }
 
 
 def _refresh_token_is_dead(result: dict[str, Any] | None) -> bool:

@@ -16,6 +16,8 @@ Rules worth knowing (Entra's, simplified):
   ``suberror`` ``consent_required`` (``AADSTS65001``).
 - Refresh tokens rotate (a new one on every use) but the old ones stay valid, as on Entra,
   unless ``strict_refresh_token_rotation`` is set.
+- ID tokens carry Entra's optional ``login_hint`` claim (an opaque per-user value, what
+  the end-session endpoint takes as ``logout_hint``) when ``login_hint_claim`` is set.
 """
 
 from __future__ import annotations
@@ -220,6 +222,7 @@ class IdentityProvider:
         self.access_token_lifetime = DEFAULT_ACCESS_TOKEN_LIFETIME
         self.refresh_token_lifetime = DEFAULT_REFRESH_TOKEN_LIFETIME
         self.strict_refresh_token_rotation = False
+        self.login_hint_claim = False
         self._issued: list[str] = []  # every code and token handed out, for leak checks
         self._url_map = Map(
             [
@@ -462,6 +465,7 @@ class IdentityProvider:
             self.access_token_lifetime = DEFAULT_ACCESS_TOKEN_LIFETIME
             self.refresh_token_lifetime = DEFAULT_REFRESH_TOKEN_LIFETIME
             self.strict_refresh_token_rotation = False
+            self.login_hint_claim = False
 
     # -- driving the browser side ----------------------------------------------------
 
@@ -1267,6 +1271,9 @@ class IdentityProvider:
             }
             if nonce is not None:
                 id_claims["nonce"] = nonce
+            if self.login_hint_claim:
+                hint = f"{user.oid}.{user.tid}@{self.issuer}".encode()
+                id_claims["login_hint"] = base64.urlsafe_b64encode(hint).decode()
             body["id_token"] = self._keys.sign(id_claims)
         body["client_info"] = self._client_info(user)
         with self._lock:

@@ -788,18 +788,52 @@ def test_a_provider_failure_inside_msal_reports_no_credential(
         assert [s[:12] for s in secrets if s in report] == []
 
 
-def test_a_token_refresh_that_times_out_reports_no_secret(
-    settings, mailoutbox, idp, sign_in, watch
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"error": None, "status": 200, "delay": 1.0},  # stops answering
+        {"error": None, "status": 502},  # a plain HTTP error, no JSON
+        {"error": "server_error", "status": 500},
+        {"error": "invalid_client", "status": 401},  # refused: not transient
+    ],
+    ids=["timeout", "http_502", "server_error", "invalid_client"],
+)
+def test_a_failing_token_refresh_reports_no_secret(
+    settings, mailoutbox, idp, sign_in, watch, failure
 ):
-    """The token endpoint stops answering during a refresh: the refresh token and the
-    client secret are in the request body MSAL and requests were sending."""
+    """The token endpoint fails during a refresh (the refresh token and the client
+    secret are in what MSAL and requests were sending), in a site without the middleware."""
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != WITHOUT_MIDDLEWARE]
     idp.access_token_lifetime = 60  # MSAL refreshes what expires within 5 minutes
     client = Client()
     sign_in(client, "alice")
     settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "TIMEOUT": 0.3}
-    idp.inject("token", error=None, status=200, delay=1.0, times=10)
+    idp.inject("token", times=10, **failure)
     reports = _reports(_session_cookie(client), settings, mailoutbox, "/needs-token/")
     for report in reports:
         assert "ProviderError" in report
         watch.assert_no_secret_in(report)
+
+
+def test_a_callback_that_fails_after_the_code_exchange_shows_no_secret_even_with_debug(
+    idp, watch, settings, monkeypatch
+):
+    """DEBUG=True shows the local variables of every frame, sensitive_variables or not:
+    the code, the PKCE verifier and the tokens are Secret values there."""
+    from django.db import DatabaseError
+
+    def database_fails(*args, **kwargs):
+        raise DatabaseError("the database went away")
+
+    monkeypatch.setattr("msal_django.sessions.record_sign_in", database_fails)
+    settings.DEBUG = True
+    client = Client(raise_request_exception=False)
+    params = pending_callback(idp, client)
+    watch.remember_verifiers(client)
+    response = client.get("/auth/callback/", params)
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "the database went away" in page
+    assert "session_state=********" in page
+    assert "response_params" in page  # the callback's frame and its variables are shown
+    watch.assert_no_secret_in(page)

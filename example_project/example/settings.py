@@ -72,7 +72,7 @@ if os.environ.get("MSAL_DJANGO_TOKEN_CACHE") == "redis":
 
 MSAL_DJANGO = {
     "CLIENT_ID": os.environ.get("MSAL_DJANGO_CLIENT_ID", "msal-django-example"),
-    "CLIENT_CREDENTIAL": os.environ.get("MSAL_DJANGO_CLIENT_SECRET", "example-secret"),
+    "CLIENT_SECRET": os.environ.get("MSAL_DJANGO_CLIENT_SECRET", "example-secret"),
     "AUTHORITY": os.environ.get("MSAL_DJANGO_AUTHORITY", "https://localhost:8443/common"),
     "INSTANCE_DISCOVERY": False,  # the local provider is not known to Microsoft
     "SCOPES": os.environ.get("MSAL_DJANGO_SCOPES", "User.Read").split(),

@@ -18,6 +18,7 @@ from django.http import HttpRequest
 
 from .conf import msal_settings
 from .models import UserIdentity
+from .redact import loggable
 
 logger = logging.getLogger("msal_django")
 
@@ -49,7 +50,9 @@ class MsalBackend(BaseBackend):
         elif msal_settings.CREATE_USERS:
             user = self._create(issuer, subject, msal_claims)
         else:
-            logger.info("Sign-in refused: no user for %s and CREATE_USERS is off.", subject)
+            logger.info(
+                "Sign-in refused: no user for %s and CREATE_USERS is off.", loggable(subject)
+            )
             return None
         return user if self.user_can_authenticate(user) else None
 

@@ -70,17 +70,44 @@ def _check_client(config: dict[str, Any]) -> list[CheckMessage]:
                 id="msal_django.E002",
             )
         )
-    credential = config["CLIENT_CREDENTIAL"]
-    if not (isinstance(credential, str) and credential) and not isinstance(credential, dict):
-        errors.append(
+    return errors + _check_credential(config["CLIENT_SECRET"], config["CLIENT_CREDENTIAL"])
+
+
+def _check_credential(secret: Any, credential: Any) -> list[CheckMessage]:
+    if secret is not None and credential is not None:
+        return [
             Error(
-                'MSAL_DJANGO["CLIENT_CREDENTIAL"] is missing or not a string or dict.',
-                hint="Set it to a client secret, or to MSAL's certificate dict "
-                '({"private_key": ..., "thumbprint": ...}); read it from the environment.',
+                'Set one of MSAL_DJANGO["CLIENT_SECRET"] and MSAL_DJANGO["CLIENT_CREDENTIAL"].',
+                hint="CLIENT_SECRET for a client secret, CLIENT_CREDENTIAL for MSAL's "
+                "certificate dict.",
+                id="msal_django.E023",
+            )
+        ]
+    if secret is not None:
+        valid = isinstance(secret, str) and bool(secret)
+    else:
+        valid = (isinstance(credential, str) and bool(credential)) or isinstance(credential, dict)
+    if not valid:
+        return [
+            Error(
+                'MSAL_DJANGO["CLIENT_SECRET"] (a string) or MSAL_DJANGO["CLIENT_CREDENTIAL"] '
+                "(MSAL's certificate dict) is missing or of the wrong type.",
+                hint="Set CLIENT_SECRET to the client secret, or CLIENT_CREDENTIAL to "
+                '{"private_key": ..., "thumbprint": ...}; read them from the environment.',
                 id="msal_django.E003",
             )
-        )
-    return errors
+        ]
+    if isinstance(credential, str):
+        return [
+            Warning(
+                'MSAL_DJANGO["CLIENT_CREDENTIAL"] is a client secret: Django\'s error pages '
+                "and ADMINS e-mails show settings whose names do not look secret, this one "
+                "included.",
+                hint='Name it MSAL_DJANGO["CLIENT_SECRET"]: Django hides that name.',
+                id="msal_django.W003",
+            )
+        ]
+    return []
 
 
 def _check_authority(config: dict[str, Any]) -> list[CheckMessage]:

@@ -20,6 +20,7 @@ from msal.exceptions import MsalServiceError
 
 from .conf import msal_settings
 from .exceptions import ProviderError
+from .redact import describe
 
 # What MSAL raises when the provider cannot be reached or answers 5xx.
 TRANSIENT_ERRORS = (OSError, MsalServiceError)
@@ -99,12 +100,13 @@ def _build_app() -> msal.ConfidentialClientApplication:
     except ValueError as exc:
         # MSAL raises ValueError when discovery fails: the provider is down or misnamed.
         raise ProviderError(
-            f"Could not load the identity provider's configuration: {exc}", transient=True
-        ) from exc
+            f"Could not load the identity provider's configuration: {describe(exc)}",
+            transient=True,
+        ) from None  # MSAL's frames hold the credential (see ProviderError)
     except TRANSIENT_ERRORS as exc:
         raise ProviderError(
-            f"Could not reach the identity provider: {type(exc).__name__}", transient=True
-        ) from exc
+            f"Could not reach the identity provider: {describe(exc)}", transient=True
+        ) from None
 
 
 def discovery_document() -> dict[str, Any]:
@@ -120,8 +122,6 @@ def discovery_document() -> dict[str, Any]:
             response.raise_for_status()
             document = dict(json.loads(response.text))
         except (*TRANSIENT_ERRORS, ValueError) as exc:
-            raise ProviderError(
-                f"Could not load {url}: {type(exc).__name__}", transient=True
-            ) from exc
+            raise ProviderError(f"Could not load {url}: {describe(exc)}", transient=True) from None
         _discovery[url] = document
     return document

@@ -10,8 +10,11 @@ from typing import Any
 
 from django.conf import settings
 
+from .redact import Secret
+
 DEFAULTS: dict[str, Any] = {
     "CLIENT_ID": None,
+    "CLIENT_SECRET": None,
     "CLIENT_CREDENTIAL": None,
     "AUTHORITY": None,
     "OIDC_AUTHORITY": None,
@@ -69,8 +72,13 @@ class Settings:
 
     @property
     def CLIENT_CREDENTIAL(self) -> str | dict[str, Any] | None:
-        credential: str | dict[str, Any] | None = self._get("CLIENT_CREDENTIAL")
-        return credential
+        """What MSAL is given: ``CLIENT_SECRET``, else ``CLIENT_CREDENTIAL``; no repr shows it."""
+        credential = self._get("CLIENT_SECRET") or self._get("CLIENT_CREDENTIAL")
+        if isinstance(credential, str):
+            return Secret(credential)
+        if isinstance(credential, dict):
+            return {k: Secret(v) if isinstance(v, str) else v for k, v in credential.items()}
+        return None
 
     @property
     def AUTHORITY(self) -> str | None:

@@ -37,6 +37,9 @@ class ProviderError(MsalDjangoError):
     """The identity provider could not be reached or gave an error no sign-in can fix.
 
     ``transient`` is true for outages (network errors, 5xx, throttling): retry later.
+    It is raised ``from None``, its message naming the cause: the frames of MSAL and
+    requests below it hold the client secret and tokens in their local variables, which
+    Django's error pages and reports would show.
     """
 
     def __init__(self, message: str, *, error: str | None = None, transient: bool) -> None:

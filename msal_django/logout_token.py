@@ -15,6 +15,7 @@ memcached and database caches, so this holds across processes and hosts; the
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import threading
 import time
@@ -28,6 +29,7 @@ from django.core.cache import cache
 from . import client
 from .conf import msal_settings
 from .exceptions import ProviderError
+from .redact import describe, loggable
 
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 # Asymmetric algorithms only: never "none", never HMAC (the client secret is no key here).
@@ -39,6 +41,7 @@ _TYPES = frozenset({"jwt", "logout+jwt"})
 JWKS_MAX_AGE = 24 * 3600
 JWKS_MIN_REFRESH_INTERVAL = 60.0
 JTI_CACHE_PREFIX = "msal_django:logout_jti:"
+MAX_CLAIM_LENGTH = 255  # SignInSession.sid and the issuer are stored in 255 characters
 
 
 class InvalidLogoutToken(ValueError):
@@ -86,9 +89,8 @@ def validate(token: str, *, now: float | None = None) -> LogoutClaims:
     now = time.time() if now is None else now
     claims = _verified_claims(token, now)
     issuer = _check_claims(claims, now)
-    iat = float(claims["iat"])
-    exp = float(claims["exp"]) if "exp" in claims else iat
-    remember_until = max(exp, iat + msal_settings.LOGOUT_TOKEN_MAX_AGE) + msal_settings.CLOCK_SKEW
+    # Past this the iat check refuses the token whatever its exp, so no replay can pass.
+    remember_until = claims["iat"] + msal_settings.LOGOUT_TOKEN_MAX_AGE + msal_settings.CLOCK_SKEW
     result = LogoutClaims(
         issuer=issuer,
         subject=claims.get("sub") or None,
@@ -108,20 +110,10 @@ def forget(claims: LogoutClaims) -> None:
 
 
 def _verified_claims(token: str, now: float) -> dict[str, Any]:
-    if token.count(".") != 2:
-        raise InvalidLogoutToken("The logout token is not a signed JWT (JWS compact form).")
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise InvalidLogoutToken(f"The logout token is malformed: {exc}") from exc
-    alg = header.get("alg")
-    if alg not in ALGORITHMS:
-        raise InvalidLogoutToken(f"The logout token's alg {str(alg)[:20]!r} is not allowed.")
-    typ = header.get("typ")
-    if typ is not None and str(typ).lower().removeprefix("application/") not in _TYPES:
-        raise InvalidLogoutToken(f"The logout token's typ {str(typ)[:40]!r} is not allowed.")
+    header = _header(token)
+    alg = header["alg"]
     kid = header.get("kid")
-    key = _jwks.key(expected_jwks_uri(), kid if isinstance(kid, str) else None, alg)
+    key = _jwks.key(expected_jwks_uri(), kid, alg)
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -132,8 +124,35 @@ def _verified_claims(token: str, now: float) -> dict[str, Any]:
             options={"require": ["iss", "aud", "iat", "jti"], "verify_iss": False},
         )
     except jwt.PyJWTError as exc:
-        raise InvalidLogoutToken(f"The logout token is not valid: {exc}") from exc
+        raise InvalidLogoutToken(f"The logout token is not valid: {loggable(exc)}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:  # a claim PyJWT cannot compare
+        raise InvalidLogoutToken("The logout token has a claim of the wrong type.") from exc
     return claims
+
+
+def _header(token: str) -> dict[str, Any]:
+    """The JOSE header, every member we read type-checked: it is not signed yet."""
+    if token.count(".") != 2:
+        raise InvalidLogoutToken("The logout token is not a signed JWT (JWS compact form).")
+    try:
+        header: dict[str, Any] = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InvalidLogoutToken(f"The logout token is malformed: {loggable(exc)}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidLogoutToken("The logout token's header is malformed.") from exc
+    for name in ("alg", "kid", "typ", "cty"):
+        if name in header and not isinstance(header[name], str):
+            raise InvalidLogoutToken(f"The logout token's {name} header is not a string.")
+    alg = header.get("alg")
+    if alg not in ALGORITHMS:
+        raise InvalidLogoutToken(f"The logout token's alg {loggable(alg, 20)!r} is not allowed.")
+    typ = header.get("typ")
+    if typ is not None and typ.lower().removeprefix("application/") not in _TYPES:
+        raise InvalidLogoutToken(f"The logout token's typ {loggable(typ, 40)!r} is not allowed.")
+    # RFC 7515 4.1.11: extensions named in crit must be understood; we understand none.
+    if "crit" in header:
+        raise InvalidLogoutToken("The logout token's crit header names an unsupported extension.")
+    return header
 
 
 def _check_claims(claims: dict[str, Any], now: float) -> str:
@@ -142,7 +161,7 @@ def _check_claims(claims: dict[str, Any], now: float) -> str:
         raise InvalidLogoutToken("The logout token's iss is not the configured provider.")
     skew = msal_settings.CLOCK_SKEW
     iat = claims["iat"]
-    if not isinstance(iat, int | float) or isinstance(iat, bool):
+    if not isinstance(iat, int | float) or isinstance(iat, bool) or not math.isfinite(iat):
         raise InvalidLogoutToken("The logout token's iat is not a number.")
     if iat > now + skew:
         raise InvalidLogoutToken("The logout token's iat is in the future.")
@@ -156,14 +175,23 @@ def _check_claims(claims: dict[str, Any], now: float) -> str:
     sub, sid = claims.get("sub"), claims.get("sid")
     if not (isinstance(sub, str) and sub) and not (isinstance(sid, str) and sid):
         raise InvalidLogoutToken("The logout token has neither sub nor sid.")
-    if sid is not None and not isinstance(sid, str):
-        raise InvalidLogoutToken("The logout token's sid is not a string.")
+    for name, value in (("sub", sub), ("sid", sid)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidLogoutToken(f"The logout token's {name} is not a string.")
+        if isinstance(value, str) and not storable_claim(value):
+            raise InvalidLogoutToken(f"The logout token's {name} is too long or not printable.")
     # 2.6 step 6: a nonce would make it usable as an ID token; it must not have one.
     if "nonce" in claims:
         raise InvalidLogoutToken("The logout token has a nonce, which is forbidden.")
-    if not isinstance(claims["jti"], str) or not claims["jti"]:
-        raise InvalidLogoutToken("The logout token's jti is not a non-empty string.")
+    jti = claims["jti"]
+    if not isinstance(jti, str) or not jti or not storable_claim(jti):
+        raise InvalidLogoutToken("The logout token's jti is not a short printable string.")
     return issuer
+
+
+def storable_claim(value: str) -> bool:
+    """Fits the columns it is matched against, and holds no NUL (PostgreSQL refuses it)."""
+    return len(value) <= MAX_CLAIM_LENGTH and value.isprintable()
 
 
 def expected_jwks_uri() -> str:
@@ -235,7 +263,7 @@ def _fetch(uri: str) -> list[_Key]:
         response.raise_for_status()
         data = response.json()
     except (OSError, ValueError) as exc:
-        raise ProviderError(f"Could not load {uri}: {type(exc).__name__}", transient=True) from exc
+        raise ProviderError(f"Could not load {uri}: {describe(exc)}", transient=True) from None
     finally:
         http.close()
     keys: list[_Key] = []

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .exceptions import InteractionRequired, ProviderError, StoreUnavailable
+from .redact import loggable
 from .views import error_page
 
 logger = logging.getLogger("msal_django")
@@ -62,7 +63,7 @@ class InteractionRequiredMiddleware:
         if isinstance(exception, StoreUnavailable) or (
             isinstance(exception, ProviderError) and exception.transient
         ):
-            logger.warning("Answering 503: %s", exception)
+            logger.warning("Answering 503: %s", loggable(exception))
             if not is_navigation(request):
                 response = JsonResponse({"error": "temporarily_unavailable"}, status=503)
                 response["Retry-After"] = "30"

@@ -25,6 +25,7 @@ logger = logging.getLogger("msal_django")
 
 _DURATION = re.compile(r"(\d+)([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_DURATION = timedelta(days=36500)  # a century: anything older is every account anyway
 
 
 def parse_duration(text: str) -> timedelta:
@@ -33,7 +34,10 @@ def parse_duration(text: str) -> timedelta:
     parts = _DURATION.findall(text)
     if not text or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"{text!r} is not a duration like 30d, 12h, 1d12h, 90m, 2w or 45s.")
-    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+    seconds = sum(int(n) * _UNITS[u] for n, u in parts)
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{text!r} is longer than {MAX_DURATION.days} days.")
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ def select_accounts(
     if tenant_ids := list(tenant_ids):
         conditions &= Q(tenant_id__in=tenant_ids)
     if inactive_for is not None:
+        if not timedelta(0) <= inactive_for <= MAX_DURATION:
+            raise ValueError(f"inactive_for must be from 0 to {MAX_DURATION.days} days.")
         conditions &= Q(updated_at__lt=now - inactive_for)
     if expired:
         conditions &= Q(refresh_token_expires_at__lt=now)
@@ -81,9 +87,11 @@ def purge(
 ) -> PurgeResult:
     """Remove the selected accounts' tokens in batches and send ``account_removed``.
 
-    Memory stays bounded by ``batch_size`` whatever the number of accounts.
+    Memory stays bounded by ``batch_size`` (at least 1) whatever the number of accounts.
     ``progress`` is called with the running count after each batch.
     """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}.")
     matched = removed = 0
     for batch in _batches(accounts, batch_size):
         matched += len(batch)

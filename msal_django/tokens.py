@@ -11,9 +11,11 @@ from asgiref.sync import sync_to_async
 from django.views.decorators.debug import sensitive_variables
 
 from . import client
+from .checks import RESERVED_SCOPES
 from .conf import msal_settings
 from .exceptions import InteractionRequired, ProviderError
 from .logout import SESSION_ACCOUNT_KEY, SESSION_LEARNED_ACCOUNT_KEY, remove_account
+from .redact import Secret, describe
 from .stores import get_store, newest_account_of
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ _TRANSIENT_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 # What ``acquire`` raises when the account's partition is not (or no longer) there.
 _ACCOUNT_GONE = frozenset({"no_cached_tokens", "signed_out"})
 _ATTEMPTS = 4
+_TOKEN_KEYS = frozenset({"access_token", "refresh_token", "id_token"})
 
 
 def get_token(request: HttpRequest, scopes: Iterable[str]) -> str:
@@ -51,8 +54,10 @@ def get_token(request: HttpRequest, scopes: Iterable[str]) -> str:
     otherwise MSAL refreshes it and the new tokens are saved with compare-and-set.
     Raises ``InteractionRequired`` when the user must sign in or consent again,
     ``ProviderError`` when the provider fails, ``StoreUnavailable`` when the store does.
+    ``openid``, ``profile`` and ``offline_access`` are left out (MSAL adds them itself);
+    ``ValueError`` if no other scope is left, ``TypeError`` for a string.
     """
-    scopes = _checked_scopes(scopes)
+    scopes = api_scopes(scopes)
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         raise InteractionRequired(scopes, error="not_signed_in")
@@ -62,7 +67,7 @@ def get_token(request: HttpRequest, scopes: Iterable[str]) -> str:
 async def aget_token(request: HttpRequest, scopes: Iterable[str]) -> str:
     """``get_token`` for async views: the user from ``request.auser()``, the store and
     MSAL in Django's thread for synchronous code, never on the event loop."""
-    scopes = _checked_scopes(scopes)
+    scopes = api_scopes(scopes)
     user = await request.auser()
     if not user.is_authenticated:
         raise InteractionRequired(scopes, error="not_signed_in")
@@ -80,7 +85,7 @@ def get_token_for_user(
     when the user has no usable tokens (never signed in, signed out, inactive), like
     ``get_token``.
     """
-    scopes = _checked_scopes(scopes)
+    scopes = api_scopes(scopes)
     _check_active(user, scopes)
     if home_account_id is None:
         home_account_id = newest_account_of(user)
@@ -94,13 +99,6 @@ async def aget_token_for_user(
 ) -> str:
     """``get_token_for_user`` for async code, the store and MSAL off the event loop."""
     return await sync_to_async(get_token_for_user)(user, scopes, home_account_id=home_account_id)
-
-
-def _checked_scopes(scopes: Iterable[str]) -> list[str]:
-    if isinstance(scopes, str):
-        # A common slip: "User.Read Mail.Read" would be split into characters.
-        raise TypeError("scopes must be a list of scope strings, not one string")
-    return list(scopes)
 
 
 def _check_active(user: AbstractBaseUser, scopes: list[str]) -> None:
@@ -137,10 +135,11 @@ def _for_request(request: HttpRequest, user: AbstractBaseUser, scopes: list[str]
 
 @sensitive_variables()  # tokens: never on an error page or in an error report
 def acquire(
-    home_account_id: str, scopes: list[str], *, user: AbstractBaseUser | None = None
+    home_account_id: str, scopes: Iterable[str], *, user: AbstractBaseUser | None = None
 ) -> str:
     """The token for one account id. With ``user``, an account linked to another user
     reads as absent. Internal: ``get_token_for_user`` is the public way."""
+    scopes = api_scopes(scopes)
     store = get_store()
     user_id = user.pk if user is not None else None
     partition = store.load(home_account_id, user_id)
@@ -163,6 +162,19 @@ def acquire(
         remove_account(home_account_id, user=user, reason="refresh_token_rejected")
         _raise_for(result, scopes)
     raise ProviderError("Too many concurrent refreshes for one account; retry.", transient=True)
+
+
+def api_scopes(scopes: Iterable[str]) -> list[str]:
+    """``scopes`` without the ones MSAL adds itself and refuses to be given."""
+    if isinstance(scopes, str):
+        raise TypeError(f"scopes is a list of scopes: [{scopes!r}], not {scopes!r}.")
+    kept = [scope for scope in scopes if scope not in RESERVED_SCOPES]
+    if not kept:
+        raise ValueError(
+            "get_token needs the scope of an API, e.g. ['User.Read']; openid, profile and "
+            "offline_access are added by MSAL and left out here."
+        )
+    return kept
 
 
 def _newer_partition(store: Any, partition: Any, user_id: Any) -> Any:
@@ -193,12 +205,20 @@ def _silent(
             result = app.acquire_token_silent_with_error(scopes, account)
         except client.TRANSIENT_ERRORS as exc:
             raise ProviderError(
-                f"The identity provider could not be reached: {type(exc).__name__}",
-                transient=True,
-            ) from exc
-        return result, (cache.serialize() if cache.has_state_changed else None)
+                f"The identity provider could not be reached: {describe(exc)}", transient=True
+            ) from None  # MSAL's frames hold the refresh token and the client secret
+        return _masked(result), (Secret(cache.serialize()) if cache.has_state_changed else None)
     finally:
         cache.deserialize(None)  # keep no tokens in this thread's memory between calls
+
+
+def _masked(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """MSAL's result with its tokens as ``Secret``: no error page shows them."""
+    if result is None:
+        return None
+    return {
+        k: Secret(v) if k in _TOKEN_KEYS and isinstance(v, str) else v for k, v in result.items()
+    }
 
 
 def _refresh_token_is_dead(result: dict[str, Any] | None) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -20,18 +21,27 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from msal.oauth2cli.oidc import IdTokenError
 
 from . import client, logout_token, sessions
 from .checks import RESERVED_SCOPES
 from .conf import msal_settings
 from .exceptions import ProviderError, StoreUnavailable
 from .logout import SESSION_ACCOUNT_KEY, SESSION_SID_KEY, remove_account
+from .redact import Secret, describe, loggable
 from .stores import AccountInfo, get_store
 
 logger = logging.getLogger("msal_django")
 
 FLOWS_KEY = "_msal_django_flows"
+SESSION_LOGIN_HINT_KEY = "_msal_django_login_hint"
+MAX_LOGIN_HINT_LENGTH = 1024
 _PROMPTS = frozenset({"login", "select_account", "consent", "none"})
+# Bounds on what a sign-in link may ask for, checked before anything is stored.
+MAX_SCOPES = 50
+MAX_SCOPES_LENGTH = 2048
+MAX_CLAIMS_LENGTH = 4096
+MAX_NEXT_LENGTH = 2048  # a longer next is ignored, like one that leaves the site
 
 
 def error_page(
@@ -63,21 +73,34 @@ def redirect_uri(request: HttpRequest) -> str:
 
 @never_cache
 @require_GET
+@sensitive_variables()  # the pending flow holds the PKCE verifier
 def login(request: HttpRequest) -> HttpResponse:
     """Start MSAL's auth code flow (PKCE, state, nonce) and send the browser to the provider.
 
     Query parameters: ``next`` (a page on this site), ``scopes`` (extra scopes, space
     separated, as ``InteractionRequiredMiddleware`` asks), ``prompt``, ``claims`` (a
-    claims challenge from Conditional Access, passed on to the provider).
+    claims challenge from Conditional Access, passed on to the provider). Each is
+    bounded before anything is stored: a refused sign-in leaves the session untouched.
     """
-    next_url = safe_next(request, request.GET.get("next"), settings.LOGIN_REDIRECT_URL)
-    asked = [s for s in request.GET.get("scopes", "").split() if s not in RESERVED_SCOPES]
-    scopes = list(dict.fromkeys(msal_settings.SCOPES + asked))[:50]
+    candidate = request.GET.get("next", "")
+    next_url = safe_next(
+        request,
+        candidate if len(candidate) <= MAX_NEXT_LENGTH else None,
+        settings.LOGIN_REDIRECT_URL,
+    )
+    scopes_param = request.GET.get("scopes", "")
+    asked = list(dict.fromkeys(s for s in scopes_param.split() if s not in RESERVED_SCOPES))
+    claims = request.GET.get("claims", "")
+    if len(scopes_param) > MAX_SCOPES_LENGTH or len(asked) > MAX_SCOPES:
+        return _invalid_sign_in_link(request, "invalid_scope")
+    if claims and not _is_claims_request(claims):
+        return _invalid_sign_in_link(request, "invalid_claims")
+    scopes = list(dict.fromkeys(msal_settings.SCOPES + asked))
     options: dict[str, Any] = {}
     if request.GET.get("prompt") in _PROMPTS:
         options["prompt"] = request.GET["prompt"]
-    if request.GET.get("claims"):
-        options["claims_challenge"] = request.GET["claims"][:4000]
+    if claims:
+        options["claims_challenge"] = claims
     if request.user.is_authenticated:
         # Asking for more scopes: stay with the account already signed in.
         username = getattr(request.user, "email", "") or request.user.get_username()
@@ -87,7 +110,7 @@ def login(request: HttpRequest) -> HttpResponse:
             scopes, redirect_uri=redirect_uri(request), **options
         )
     except ProviderError as exc:
-        logger.warning("Sign-in could not start: %s", exc)
+        logger.warning("Sign-in could not start: %s", loggable(exc))
         return error_page(
             request,
             503,
@@ -95,13 +118,7 @@ def login(request: HttpRequest) -> HttpResponse:
             "The identity provider could not be reached. Please try again in a moment.",
         )
     except ValueError:  # MSAL refuses a malformed claims challenge
-        return error_page(
-            request,
-            400,
-            "This sign-in link is not valid",
-            "Please sign in again.",
-            "invalid_claims",
-        )
+        return _invalid_sign_in_link(request, "invalid_claims")
     flows: dict[str, Any] = request.session.get(FLOWS_KEY) or {}
     flows[flow["state"]] = {"flow": flow, "next": next_url}
     # Keep only the newest few (several tabs may sign in at once); each is single-use.
@@ -110,14 +127,30 @@ def login(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(flow["auth_uri"])
 
 
+def _is_claims_request(claims: str) -> bool:
+    """A JSON object of bounded size, as claims challenges are (OpenID Connect 5.5)."""
+    if len(claims) > MAX_CLAIMS_LENGTH:
+        return False
+    try:
+        return isinstance(json.loads(claims), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _invalid_sign_in_link(request: HttpRequest, error: str) -> HttpResponse:
+    return error_page(
+        request, 400, "This sign-in link is not valid", "Please sign in again.", error
+    )
+
+
 @never_cache
 @require_GET
 @sensitive_variables()  # codes and tokens: never on an error page or in an error report
 def callback(request: HttpRequest) -> HttpResponse:
     """Finish the flow: exchange the code, sign the user in, store their tokens."""
-    state = request.GET.get("state", "")
-    flows: dict[str, Any] = request.session.get(FLOWS_KEY) or {}
-    pending = flows.pop(state, None) if state else None
+    response_params: dict[str, str] = {k: Secret(v) for k, v in request.GET.items()}
+    _hide_code(request)
+    pending = _take_pending(request, request.GET.get("state", ""))
     if pending is None:
         return error_page(
             request,
@@ -127,18 +160,16 @@ def callback(request: HttpRequest) -> HttpResponse:
             "Please sign in again.",
             "invalid_state",
         )
-    request.session[FLOWS_KEY] = flows  # single use, even if what follows fails
-    response_params = request.GET.dict()
-    _hide_code(request)
+    flow, next_url = pending
     if "error" in request.GET:
         error = request.GET["error"][:100]
-        logger.info("The identity provider returned an error to the callback: %s", error)
+        logger.info("The identity provider returned an error to the callback: %s", loggable(error))
         title = "Sign-in was cancelled" if error == "access_denied" else "Sign-in failed"
         return error_page(
             request, 400, title, request.GET.get("error_description", "")[:500], error
         )
     try:
-        result = _redeem(pending["flow"], response_params)
+        result = _redeem(flow, response_params)
     except ProviderError:
         return error_page(
             request,
@@ -147,7 +178,7 @@ def callback(request: HttpRequest) -> HttpResponse:
             "The identity provider could not be reached. Please try again in a moment.",
         )
     if "error" in result:
-        logger.warning("Sign-in failed at the token endpoint: %s", result["error"])
+        logger.warning("Sign-in failed at the token endpoint: %s", loggable(result["error"]))
         return error_page(
             request,
             400,
@@ -172,18 +203,39 @@ def callback(request: HttpRequest) -> HttpResponse:
     auth_login(request, user, backend="msal_django.backends.MsalBackend")
     request.session[SESSION_ACCOUNT_KEY] = home_account_id
     request.session[SESSION_SID_KEY] = claims.get("sid")
+    # Entra's optional login_hint claim: sent back as logout_hint, it skips the picker.
+    login_hint = claims.get("login_hint")
+    if isinstance(login_hint, str) and 0 < len(login_hint) <= MAX_LOGIN_HINT_LENGTH:
+        request.session[SESSION_LOGIN_HINT_KEY] = login_hint
     # So that a front- or back-channel logout naming this sid finds this session.
     sessions.record_sign_in(request, claims=claims, home_account_id=home_account_id, user=user)
-    return HttpResponseRedirect(pending["next"])
+    return HttpResponseRedirect(next_url)
+
+
+_MASKED_PARAMETERS = ("code", "session_state")
+
+
+def _take_pending(request: HttpRequest, state: str) -> tuple[dict[str, Any], str] | None:
+    """The sign-in ``state`` started (its flow, its ``next``), removed from the session:
+    single use, even if what follows fails. Its PKCE verifier comes back as a ``Secret``."""
+    flows: dict[str, Any] = request.session.get(FLOWS_KEY) or {}
+    pending = flows.pop(state, None) if state else None
+    if pending is None:
+        return None
+    request.session[FLOWS_KEY] = flows
+    flow = pending["flow"]
+    return {**flow, "code_verifier": Secret(flow["code_verifier"])}, pending["next"]
 
 
 def _hide_code(request: HttpRequest) -> None:
-    """Mask the authorization code in the request, so that no error page or error report
-    (which show the URL and the query parameters) can show it."""
-    if "code" not in request.GET:
+    """Mask the authorization code (and the provider's ``session_state``) in the request,
+    so that no error page or error report (which show the URL and the query) shows them."""
+    present = [name for name in _MASKED_PARAMETERS if name in request.GET]
+    if not present:
         return
     masked = request.GET.copy()
-    masked["code"] = "********"
+    for name in present:
+        masked[name] = "********"
     request.GET = masked  # type: ignore[assignment]
     request.META["QUERY_STRING"] = masked.urlencode(safe="*")
 
@@ -199,8 +251,10 @@ def _redeem(flow: dict[str, Any], response: dict[str, str]) -> dict[str, Any]:
             result = app.acquire_token_by_auth_code_flow(flow, response)
         except ValueError as exc:  # MSAL: the response does not match the flow (state)
             return {"error": "invalid_state", "detail": type(exc).__name__}
+        except IdTokenError:  # a wrong nonce, audience or issuer in the ID token
+            return {"error": "invalid_id_token"}
         except client.TRANSIENT_ERRORS as exc:
-            raise ProviderError(type(exc).__name__, transient=True) from exc
+            raise ProviderError(describe(exc), transient=True) from None  # code, verifier
         if "error" in result:
             return {"error": result["error"]}
         accounts = app.get_accounts()
@@ -209,7 +263,7 @@ def _redeem(flow: dict[str, Any], response: dict[str, str]) -> dict[str, Any]:
         return {
             "claims": result.get("id_token_claims") or {},
             "home_account_id": accounts[0]["home_account_id"],
-            "state": cache.serialize(),
+            "state": Secret(cache.serialize()),
         }
     finally:
         cache.deserialize(None)
@@ -223,6 +277,7 @@ def logout(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, "msal_django/logout.html", {})
     signed_in_with_msal = bool(request.session.get(SESSION_ACCOUNT_KEY))
+    logout_hint = request.session.get(SESSION_LOGIN_HINT_KEY)
     try:
         auth_logout(request)  # user_logged_out removes the account's tokens
     except StoreUnavailable as exc:
@@ -243,11 +298,14 @@ def logout(request: HttpRequest) -> HttpResponse:
     try:
         end_session = client.discovery_document().get("end_session_endpoint")
     except ProviderError as exc:
-        logger.warning("Signed out here only: %s", exc)
+        logger.warning("Signed out here only: %s", loggable(exc))
         end_session = None
     if not end_session:
         return HttpResponseRedirect(local)
-    query = urlencode({"post_logout_redirect_uri": local, "client_id": msal_settings.CLIENT_ID})
+    params = {"post_logout_redirect_uri": local, "client_id": msal_settings.CLIENT_ID}
+    if logout_hint:
+        params["logout_hint"] = logout_hint
+    query = urlencode(params)
     separator = "&" if "?" in end_session else "?"
     return HttpResponseRedirect(f"{end_session}{separator}{query}")
 
@@ -256,7 +314,6 @@ def logout(request: HttpRequest) -> HttpResponse:
 
 MAX_LOGOUT_TOKEN_LENGTH = 16 * 1024
 _MAX_LOGOUT_BODY = MAX_LOGOUT_TOKEN_LENGTH + 1024
-_MAX_CLAIM_LENGTH = 255  # SignInSession.sid / issuer
 
 
 @xframe_options_exempt
@@ -271,8 +328,8 @@ def frontchannel_logout(request: HttpRequest) -> HttpResponse:
     """
     iss = request.GET.get("iss", "")
     sid = request.GET.get("sid", "")
-    if len(iss) > _MAX_CLAIM_LENGTH or len(sid) > _MAX_CLAIM_LENGTH:
-        logger.warning("Front-channel logout ignored: an over-long iss or sid.")
+    if not (logout_token.storable_claim(iss) and logout_token.storable_claim(sid)):
+        logger.warning("Front-channel logout ignored: an over-long or unprintable iss or sid.")
     elif iss and not _is_provider_issuer(iss):
         logger.warning("Front-channel logout ignored: iss is not the configured provider.")
     elif sid:
@@ -289,7 +346,9 @@ def _is_provider_issuer(iss: str) -> bool:
         return logout_token.issuer_matches(iss, logout_token.expected_issuer())
     except ProviderError as exc:
         # Sessions are still matched on the issuer recorded at sign-in.
-        logger.warning("Front-channel logout: the provider's issuer is unknown (%s).", exc)
+        logger.warning(
+            "Front-channel logout: the provider's issuer is unknown (%s).", loggable(exc)
+        )
         return True
 
 
@@ -364,10 +423,10 @@ def backchannel_logout(request: HttpRequest) -> HttpResponse:
     try:
         claims = logout_token.validate(token)
     except logout_token.InvalidLogoutToken as exc:
-        logger.warning("Back-channel logout refused: %s", exc)
+        logger.warning("Back-channel logout refused: %s", loggable(exc))
         return _backchannel_error(str(exc))
     except ProviderError as exc:
-        logger.warning("Back-channel logout could not be checked: %s", exc)
+        logger.warning("Back-channel logout could not be checked: %s", loggable(exc))
         return _backchannel_error(
             "The provider's keys could not be loaded; retry.", "temporarily_unavailable"
         )

@@ -112,7 +112,7 @@ CACHES = {
 # Completed per test by the msal_config fixture (tests/conftest.py) with the local provider.
 MSAL_DJANGO = {
     "CLIENT_ID": "msal-django-tests",
-    "CLIENT_CREDENTIAL": "tests-client-secret-0123456789",
+    "CLIENT_SECRET": "tests-client-secret-0123456789",
     "AUTHORITY": "https://localhost:9/00000000-0000-0000-0000-000000000000",
     "INSTANCE_DISCOVERY": False,
     "HTTP_CLIENT": "msal_django.testing.http_client",

@@ -35,8 +35,12 @@ def test_missing_settings_dict(settings):
     [
         ({"CLIENT_ID": ...}, "msal_django.E002"),
         ({"CLIENT_ID": ""}, "msal_django.E002"),
-        ({"CLIENT_CREDENTIAL": ...}, "msal_django.E003"),
-        ({"CLIENT_CREDENTIAL": 42}, "msal_django.E003"),
+        ({"CLIENT_SECRET": ...}, "msal_django.E003"),
+        ({"CLIENT_SECRET": 42}, "msal_django.E003"),
+        ({"CLIENT_SECRET": ""}, "msal_django.E003"),
+        ({"CLIENT_SECRET": ..., "CLIENT_CREDENTIAL": 42}, "msal_django.E003"),
+        ({"CLIENT_CREDENTIAL": {"private_key": "k", "thumbprint": "t"}}, "msal_django.E023"),
+        ({"CLIENT_SECRET": ..., "CLIENT_CREDENTIAL": "a secret"}, "msal_django.W003"),
         ({"AUTHORITY": ...}, "msal_django.E004"),
         ({"OIDC_AUTHORITY": "https://issuer.example"}, "msal_django.E004"),
         ({"AUTHORITY": "http://login.example/tenant"}, "msal_django.E005"),
@@ -49,7 +53,7 @@ def test_missing_settings_dict(settings):
         ({"HTTP_CLIENT": "no.such.module.factory"}, "msal_django.E010"),
         ({"HTTP_CLIENT": "msal_django.conf.DEFAULTS"}, "msal_django.E010"),
         ({"REDIRECT_URI": "/auth/callback/"}, "msal_django.E011"),
-        ({"CLIENT_SECRET": "typo"}, "msal_django.W001"),
+        ({"CLIENT_SECRETS": "typo"}, "msal_django.W001"),
         ({"REFRESH_TOKEN_LIFETIME": "90 days"}, "msal_django.E022"),
         ({"TIMEOUT": -1}, "msal_django.E022"),
         ({"REFRESH_RACE_GRACE": True}, "msal_django.E022"),
@@ -60,6 +64,12 @@ def test_each_wrong_setting_is_reported(settings, changes, expected):
     messages = check_settings()
     assert [m.id for m in messages] == [expected]
     assert messages[0].hint
+
+
+def test_a_certificate_credential_alone_is_valid(settings):
+    certificate = {"private_key": "-----BEGIN PRIVATE KEY-----...", "thumbprint": "AB" * 20}
+    with_config(settings, CLIENT_SECRET=..., CLIENT_CREDENTIAL=certificate)
+    assert check_settings() == []
 
 
 def test_oidc_authority_alone_is_valid(settings):

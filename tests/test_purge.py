@@ -57,7 +57,7 @@ def remaining():
     return set(CachedAccount.objects.values_list("home_account_id", flat=True))
 
 
-def test_user_selector_by_username_and_id(removed):
+def test_user_selectors_by_username_and_by_id(removed):
     a, b, c = make("ann"), make("ann"), make("ben")
     ann = get_user_model().objects.get(username="ann")
     assert "Removed 2 cached account(s)." in run("--user", "ann")
@@ -69,7 +69,7 @@ def test_user_selector_by_username_and_id(removed):
         (a, "purge", ann),
         (b, "purge", ann),
     }
-    run("--user", str(get_user_model().objects.get(username="ben").pk))
+    run("--user-id", str(get_user_model().objects.get(username="ben").pk))
     assert remaining() == set()
 
 
@@ -139,7 +139,7 @@ def test_all_without_input_needs_no_answer():
     ("args", "message"),
     [
         ((), "Nothing selected"),
-        (("--user", "nobody"), "No user 'nobody'"),
+        (("--user", "nobody"), "No user with the username 'nobody'"),
         (("--inactive-for", "30 days"), "not a duration"),
         (("--inactive-for", "d30"), "not a duration"),
         (("--all", "--tenant", "t1"), "give it alone"),

@@ -162,7 +162,7 @@ def test_get_token_for_user_refuses_inactive_and_unknown_users(store_backend, id
 
 
 def test_scopes_given_as_one_string_are_refused(alice_client, idp):
-    with pytest.raises(TypeError, match="list of scope strings"):
+    with pytest.raises(TypeError, match="list of scopes"):
         msal_django.get_token_for_user(alice(idp).user, "User.Read")
 
 

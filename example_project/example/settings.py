@@ -72,7 +72,7 @@ if os.environ.get("MSAL_DJANGO_TOKEN_CACHE") == "redis":
 
 MSAL_DJANGO = {
     "CLIENT_ID": os.environ.get("MSAL_DJANGO_CLIENT_ID", "msal-django-example"),
-    "CLIENT_CREDENTIAL": os.environ.get("MSAL_DJANGO_CLIENT_SECRET", "example-secret"),
+    "CLIENT_SECRET": os.environ.get("MSAL_DJANGO_CLIENT_SECRET", "example-secret"),
     # run.py sets it; the default is the local provider's own tenant on its default port,
     # so `manage.py example_job alice` in another terminal finds the same provider.
     "AUTHORITY": os.environ.get(

@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from .. import crypto
 from ..exceptions import StoreUnavailable
+from ..redact import Secret
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -123,7 +124,7 @@ class TokenStore(ABC):
     def unseal(self, home_account_id: str, data: bytes) -> str | None:
         """Decrypt, or None (with a warning that shows no content) if that is impossible."""
         try:
-            return crypto.decrypt(data, home_account_id)
+            return Secret(crypto.decrypt(data, home_account_id))
         except crypto.InvalidToken:
             logger.warning(
                 "The token cache of account %s could not be decrypted (tampered with, "

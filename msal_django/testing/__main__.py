@@ -52,7 +52,7 @@ def _settings_snippet(idp: IdentityProvider, client_id: str, client_secret: str)
     return f"""\
 MSAL_DJANGO = {{
     "CLIENT_ID": {json.dumps(client_id)},
-    "CLIENT_CREDENTIAL": {json.dumps(client_secret)},
+    "CLIENT_SECRET": {json.dumps(client_secret)},
     "AUTHORITY": {json.dumps(idp.authority)},
     "INSTANCE_DISCOVERY": False,
     "HTTP_CLIENT": "msal_django.testing.http_client",

@@ -11,6 +11,8 @@
   ``suberror`` ``consent_required`` (``AADSTS65001``).
 - Refresh tokens rotate (a new one on every use) but the old ones stay valid, as on Entra,
   unless ``strict_refresh_token_rotation`` is set.
+- ID tokens carry Entra's optional ``login_hint`` claim (an opaque per-user value, what
+  the end-session endpoint takes as ``logout_hint``) when ``login_hint_claim`` is set.
 - Errors carry an ``AADSTS`` code in their description and come back as Entra's JSON
   error body (trace and correlation ids, ``error_codes``), or as a page to a browser.
 """

@@ -111,6 +111,9 @@ def issue_tokens(
         }
         if nonce is not None:
             id_claims["nonce"] = nonce
+        if state.login_hint_claim:  # Entra's optional claim: opaque, per user
+            hint = f"{user.oid}.{user.tid}@{ctx.issuer}".encode()
+            id_claims["login_hint"] = base64.urlsafe_b64encode(hint).decode()
         body["id_token"] = ctx.keys.sign(id_claims)
     body["client_info"] = client_info(user)
     state.remember_issued(

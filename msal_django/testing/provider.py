@@ -255,6 +255,16 @@ class IdentityProvider:
     def strict_refresh_token_rotation(self, strict: bool) -> None:
         self._state.strict_refresh_token_rotation = strict
 
+    @property
+    def login_hint_claim(self) -> bool:
+        """ID tokens carry Entra's optional ``login_hint`` claim (what the end-session
+        endpoint takes as ``logout_hint``)."""
+        return self._state.login_hint_claim
+
+    @login_hint_claim.setter
+    def login_hint_claim(self, on: bool) -> None:
+        self._state.login_hint_claim = on
+
     def inject(
         self,
         endpoint: str,

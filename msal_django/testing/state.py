@@ -53,6 +53,7 @@ class ProviderState:
     access_token_lifetime: int = DEFAULT_ACCESS_TOKEN_LIFETIME
     refresh_token_lifetime: int = DEFAULT_REFRESH_TOKEN_LIFETIME
     strict_refresh_token_rotation: bool = False
+    login_hint_claim: bool = False
 
     def reset(self) -> None:
         """Forget everything but users and clients; restore the knobs."""
@@ -69,6 +70,7 @@ class ProviderState:
             self.access_token_lifetime = DEFAULT_ACCESS_TOKEN_LIFETIME
             self.refresh_token_lifetime = DEFAULT_REFRESH_TOKEN_LIFETIME
             self.strict_refresh_token_rotation = False
+            self.login_hint_claim = False
 
     def add_user(self, user: TestUser) -> TestUser:
         """Keep ``user``, unless one with that user name exists: return the one kept."""

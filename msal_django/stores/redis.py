@@ -193,7 +193,9 @@ class RedisStore(TokenStore):
             args: list[bytes | int] = [loaded_head, new_head, sealed, self._ttl()]
             if msal_settings.REDIS_WAIT_REPLICAS:
                 [written], confirmed = self._replicated(
-                    server, [key], lambda pipe: pipe.eval(_CAS_SCRIPT, 1, key, *args)
+                    server,
+                    [key],
+                    lambda pipe: pipe.execute_command("EVAL", _CAS_SCRIPT, 1, key, *args),
                 )
                 if written and not confirmed:
                     _log_unconfirmed("refresh", partition.home_account_id)

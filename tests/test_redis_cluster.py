@@ -72,6 +72,7 @@ def test_the_client_is_built_once_per_settings_change(on_cluster, settings):
     assert len(BUILT) == 2
 
 
+@pytest.mark.filterwarnings("ignore:Call to '__init__' function with deprecated usage")
 @pytest.mark.parametrize("option", [{"read_from_replicas": True}, {"load_balancing_strategy": 1}])
 def test_a_client_that_reads_replicas_is_refused(on_cluster, settings, option):
     from redis.cluster import LoadBalancingStrategy

@@ -10,6 +10,12 @@ million by default) mass-inserted with ``redis-cli --pipe``, in a Redis database
 own (``--redis-url``) under a key prefix of their own, deleted at the end. The reference
 row is Microsoft's ``identity`` package (``identity.django.Auth``): its
 ``get_token_for_user`` for one signed-in user against the same local provider.
+
+The cluster rows start a Redis Cluster of their own (six ``redis-server`` processes, three
+primaries with a replica each, as the tests do), reach it through ``REDIS_CLIENT`` =
+``redis.cluster.RedisCluster`` (floor: one ``GET`` routed to the key's primary by the
+same client), first with one account and then with ``--cluster-accounts`` spread over
+the three primaries (written with one pipeline batch per node), then stop and delete it.
 """
 
 from __future__ import annotations
@@ -140,6 +146,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--redis-accounts", type=int, default=1_000_000)
+    parser.add_argument("--cluster-accounts", type=int, default=1_000_000)
     args = parser.parse_args()
 
     from msal_django.testing import IdentityProvider
@@ -218,8 +225,9 @@ def run(idp, args) -> int:
     notes = [f"database: get_token with {rows[1][0]} accounts vs 1: {many[1] / one[1]:.2f}x"]
     reference, reference_notes = bench_identity(idp, args, state, user, home_account_id)
     redis_rows, redis_notes = bench_redis(idp, args, home_account_id, state, user, request)
-    table_rows += redis_rows + reference
-    notes += redis_notes + reference_notes
+    cluster_rows, cluster_notes = bench_cluster(idp, args, home_account_id, state, user, request)
+    table_rows += redis_rows + cluster_rows + reference
+    notes += redis_notes + cluster_notes + reference_notes
     CachedAccount.objects.all().delete()
 
     print(
@@ -394,22 +402,100 @@ def bench_redis(idp, args, home_account_id, state, user, request):
         settings.MSAL_DJANGO["TOKEN_CACHE"] = "database"
 
 
+def bench_cluster(idp, args, home_account_id, state, user, request):
+    """The cluster rows: REDIS_CLIENT on a Redis Cluster of six redis-server processes."""
+    import shutil
+
+    from django.conf import settings
+
+    import msal_django
+    from msal_django.models import CachedAccount
+    from msal_django.stores import AccountInfo, get_store
+    from msal_django.stores.redis import _HEAD, redis_store
+
+    if not (shutil.which("redis-server") and shutil.which("redis-cli")):
+        return [], ["redis cluster: skipped, needs redis-server and redis-cli"]
+    from tests.redis_servers import RedisClusterServers
+
+    # No persistence: the mass insert is what would wait on the disk, not the reads.
+    cluster = RedisClusterServers(6, "appendonly no").start()
+    before_settings = dict(settings.MSAL_DJANGO)
+    settings.MSAL_DJANGO.update(
+        TOKEN_CACHE="redis",
+        REDIS_CLIENT="redis.cluster.RedisCluster",
+        REDIS_CLIENT_OPTIONS=cluster.options(),
+        REDIS_KEY_PREFIX=REDIS_PREFIX,
+    )
+    settings.MSAL_DJANGO.pop("REDIS_CACHE_ALIAS", None)
+    try:
+        store = get_store()
+        store.replace(home_account_id, state, user, AccountInfo(username="alice"))
+        client, key = redis_store._locate(home_account_id)
+        keys, floor_cache, floor_app, account = floor_parts(idp, state)
+
+        def floor() -> str:
+            sealed = client.get(key)[_HEAD:].partition(b":")[2]
+            floor_cache.deserialize(keys.decrypt(sealed, home_account_id))
+            return floor_app.acquire_token_silent(SCOPES, account)["access_token"]
+
+        def ours() -> str:
+            return msal_django.get_token(request, SCOPES)
+
+        assert floor() == ours()
+        before = idp.count()
+        commands = count_commands(ours, 100)
+        one = measure(floor, ours, args.rounds, args.calls)
+        started = time.perf_counter()
+        cluster_insert(client, args.cluster_accounts - 1)
+        inserted = time.perf_counter() - started
+        total = sum(node.client().dbsize() for node in cluster.nodes if is_primary(node))
+        many = measure(floor, ours, args.rounds, args.calls)
+        assert idp.count() == before, "a cache hit must not call the identity provider"
+        rows = [("redis cluster", "1", *one), ("redis cluster", f"{total:,}", *many)]
+        notes = [
+            f"redis cluster: get_token with {total:,} accounts vs 1: {many[1] / one[1]:.2f}x"
+            f" ({total - 1:,} keys inserted in {inserted:.1f} s, one pipeline batch per node)",
+            f"redis cluster: commands per cache hit: {commands:.2f} (GET only, no write)",
+        ]
+        return rows, notes
+    finally:
+        settings.MSAL_DJANGO.clear()
+        settings.MSAL_DJANGO.update(before_settings)
+        CachedAccount.objects.filter(store="redis").delete()
+        cluster.stop()
+
+
+def is_primary(node) -> bool:
+    return bool(node.client().role()[0] == b"master")
+
+
+def cluster_insert(client, count: int) -> None:
+    """``count`` filler accounts (256-byte values, with a TTL): a cluster pipeline of
+    20,000 SETs at a time, which redis-py sends as one batch per primary."""
+    value = b"md1:" + uuid.uuid4().hex.encode() + b"::" + b"x" * 218
+    for start in range(0, count, 20_000):
+        pipe = client.pipeline(transaction=False)
+        for n in range(start, min(count, start + 20_000)):
+            pipe.set(f"{REDIS_PREFIX}:{CLIENT_ID}:{uuid.UUID(int=n)}.filler", value, ex=86400)
+        pipe.execute()
+
+
 def count_commands(fn: Callable[[], object], calls: int) -> float:
-    import redis
+    from redis.connection import AbstractConnection
 
     seen: list[str] = []
-    original = redis.Redis.execute_command
+    original = AbstractConnection.send_command
 
     def counting(self, *args, **options):
         seen.append(str(args[0]))
         return original(self, *args, **options)
 
-    redis.Redis.execute_command = counting  # type: ignore[method-assign]
+    AbstractConnection.send_command = counting  # type: ignore[method-assign]
     try:
         for _ in range(calls):
             fn()
     finally:
-        redis.Redis.execute_command = original  # type: ignore[method-assign]
+        AbstractConnection.send_command = original  # type: ignore[method-assign]
     assert set(seen) == {"GET"}, set(seen)
     return len(seen) / calls
 

@@ -1,5 +1,8 @@
 """Operating at scale: purge and the admin changelist, database store.
 
+Purge runs on the database store, on one Redis (a django-redis alias) and on a Redis
+Cluster of its own (``REDIS_CLIENT``, six redis-server processes, stopped at the end).
+
 - purge of N accounts with msal_django.purge.purge beside a naive loop over
   msal_django.logout.remove_account (timed on a sample, per account), with the Python
   heap peak of each purge size (bounded: the same for 10,000 and N accounts);
@@ -111,7 +114,7 @@ def fill(count: int, blob: bytes) -> list[str]:
     return homes
 
 
-def purge_figures(accounts: int, blob: bytes) -> list[tuple[str, str]]:
+def purge_figures(accounts: int, blob: bytes, store: str = "") -> list[tuple[str, str]]:
     from msal_django.logout import remove_account
     from msal_django.models import CachedAccount
     from msal_django.purge import purge, select_accounts
@@ -137,13 +140,36 @@ def purge_figures(accounts: int, blob: bytes) -> list[tuple[str, str]]:
         assert result.removed == size
         assert not CachedAccount.objects.exists()
         rate = elapsed / size
-    store = get_store().name
+    store = store or get_store().name
     rows.append((f"{store}: naive loop, per account", f"{naive * 1e6:,.0f} µs"))
     rows.append((f"{store}: purge() of {accounts:,}, per account", f"{rate * 1e6:,.1f} µs"))
     rows.append((f"{store}: purge speed-up over the naive loop", f"{naive / rate:,.1f}x"))
     for size, peak in peaks.items():
         rows.append((f"{store}: purge() heap peak, {size:,} accounts", f"{peak / 1e6:.1f} MB"))
     return rows
+
+
+def cluster_purge_figures(accounts: int, blob: bytes) -> list[tuple[str, str]]:
+    import shutil
+
+    from django.conf import settings
+
+    if not (shutil.which("redis-server") and shutil.which("redis-cli")):
+        return [("redis cluster", "skipped: no redis-server")]
+    from tests.redis_servers import RedisClusterServers
+
+    cluster = RedisClusterServers(6, "appendonly no").start()
+    before = dict(settings.MSAL_DJANGO)
+    settings.MSAL_DJANGO.pop("REDIS_CACHE_ALIAS", None)
+    settings.MSAL_DJANGO.update(
+        REDIS_CLIENT="redis.cluster.RedisCluster", REDIS_CLIENT_OPTIONS=cluster.options()
+    )
+    try:
+        return purge_figures(accounts, blob, "redis cluster")
+    finally:
+        settings.MSAL_DJANGO.clear()
+        settings.MSAL_DJANGO.update(before)
+        cluster.stop()
 
 
 def admin_figures(accounts: int, blob: bytes) -> list[tuple[str, str]]:
@@ -194,6 +220,7 @@ def main() -> int:
     settings.MSAL_DJANGO["TOKEN_CACHE"] = "redis"
     try:
         rows += purge_figures(args.accounts, blob)
+        rows += cluster_purge_figures(args.accounts, blob)
     finally:
         settings.MSAL_DJANGO["TOKEN_CACHE"] = "database"
     rows += admin_figures(args.accounts, blob)

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs msal-django into a virtualenv and prints the benchmark tables: get_token cache
 # hits beside their floors (database, Redis, Microsoft's identity package), a back-channel
-# logout, then purge and the admin changelist at scale.
+# logout, then purge and the admin changelist at scale. The Redis Cluster rows start a
+# cluster of six redis-server processes of their own (needs redis-server and redis-cli).
 #   bash bench/run.sh [--accounts 100000] [--db sqlite|postgres] [--rounds 15]
 #                     [--redis-url redis://127.0.0.1:6379/13] [--redis-accounts 1000000]
+#                     [--cluster-accounts 1000000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${VENV:-.venv-django5.2}"

@@ -21,6 +21,7 @@ class MsalDjangoConfig(AppConfig):
         from . import client, redact, sessions
         from .checks import check_settings
         from .logout import on_user_deleted, on_user_logged_out
+        from .stores import redis_client
 
         # The callback takes the code in the query (response_mode=query): a form_post
         # would arrive cross-site without Django's SameSite=Lax session cookie, so the
@@ -40,5 +41,7 @@ class MsalDjangoConfig(AppConfig):
         def on_setting_changed(setting: str, **kwargs: Any) -> None:
             if setting in ("MSAL_DJANGO", "SECRET_KEY", "SECRET_KEY_FALLBACKS"):
                 client.reset()
+            if setting == "MSAL_DJANGO":
+                redis_client.reset()  # REDIS_CLIENT's client is built again on next use
 
         setting_changed.connect(on_setting_changed, weak=False, dispatch_uid="msal_django.conf")

@@ -37,7 +37,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         *_check_authority(merged),
         *_check_scopes(merged),
         *_check_store(merged),
-        *_check_redis(merged),
+        *_check_redis(merged, config),
         *_check_keys(merged),
         *_check_http_client(merged),
         *_check_urls(merged),
@@ -171,9 +171,131 @@ def _check_store(config: dict[str, Any]) -> list[CheckMessage]:
     return []
 
 
-def _check_redis(config: dict[str, Any]) -> list[CheckMessage]:
+def _check_redis(config: dict[str, Any], configured: dict[str, Any]) -> list[CheckMessage]:
     if config["TOKEN_CACHE"] != "redis":
         return []
+    errors = _check_durations(
+        config,
+        ("REDIS_TTL_MARGIN", "REDIS_PENDING_CHECK_INTERVAL", "REDIS_WAIT_TIMEOUT"),
+        "msal_django.E018",
+    )
+    replicas = config["REDIS_WAIT_REPLICAS"]
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
+        errors.append(
+            Error(
+                'MSAL_DJANGO["REDIS_WAIT_REPLICAS"] must be a whole number >= 0.',
+                hint="0 (the default) does not wait for replicas; 1 makes a logout wait "
+                "until a replica has its removal, so a failover cannot undo it.",
+                id="msal_django.E035",
+            )
+        )
+    if config["REDIS_CLIENT"]:
+        return errors + _check_redis_client(config, configured)
+    ignored = sorted({"REDIS_CLIENT_OPTIONS", "REDIS_KEY_PREFIX"} & set(configured))
+    if ignored:
+        errors.append(
+            Warning(
+                f"MSAL_DJANGO sets {' and '.join(ignored)} but not REDIS_CLIENT: ignored.",
+                hint="They apply to REDIS_CLIENT only; a django-redis cache "
+                "(REDIS_CACHE_ALIAS) has its own OPTIONS and KEY_PREFIX.",
+                id="msal_django.W031",
+            )
+        )
+    return errors + _check_redis_cache(config)
+
+
+def _check_redis_client(config: dict[str, Any], configured: dict[str, Any]) -> list[CheckMessage]:
+    """``REDIS_CLIENT``: a redis-py client of the project's, instead of a django-redis cache."""
+    errors: list[CheckMessage] = []
+    if configured.get("REDIS_CACHE_ALIAS") is not None:
+        errors.append(
+            Error(
+                'MSAL_DJANGO sets both "REDIS_CLIENT" and "REDIS_CACHE_ALIAS".',
+                hint="Set exactly one: REDIS_CLIENT for a redis-py client (a Redis Cluster), "
+                "REDIS_CACHE_ALIAS for a django-redis cache.",
+                id="msal_django.E030",
+            )
+        )
+    factory, unusable = _check_callable(
+        config,
+        "REDIS_CLIENT",
+        'Give the dotted path of a callable returning a redis-py client: "redis.Redis", '
+        '"redis.cluster.RedisCluster" or a factory of your own.',
+        "msal_django.E031",
+    )
+    errors += unusable
+    options = config["REDIS_CLIENT_OPTIONS"]
+    if not isinstance(options, dict):
+        errors.append(
+            Error(
+                'MSAL_DJANGO["REDIS_CLIENT_OPTIONS"] must be a dict of keyword arguments.',
+                hint='For example {"host": "redis.internal", "port": 6379, "ssl": True}.',
+                id="msal_django.E032",
+            )
+        )
+        return errors
+    if options.get("read_from_replicas") or options.get("load_balancing_strategy") is not None:
+        errors.append(
+            Error(
+                'MSAL_DJANGO["REDIS_CLIENT_OPTIONS"] asks for reads from replicas.',
+                hint="Drop read_from_replicas and load_balancing_strategy: a replica may "
+                "still hold tokens a logout removed. Tokens are read from primaries.",
+                id="msal_django.E033",
+            )
+        )
+    prefix = config["REDIS_KEY_PREFIX"]
+    if not isinstance(prefix, str) or not prefix or "{" in prefix or "}" in prefix:
+        errors.append(
+            Error(
+                'MSAL_DJANGO["REDIS_KEY_PREFIX"] must be a non-empty string without braces.',
+                hint="Braces make a cluster hash tag: every account would land on one node. "
+                'The default is "msal_django".',
+                id="msal_django.E034",
+            )
+        )
+    if isinstance(factory, type):  # a redis-py class, called with the options
+        names = ("socket_connect_timeout", "socket_timeout")
+        where = 'MSAL_DJANGO["REDIS_CLIENT_OPTIONS"]'
+        errors += _check_timeouts(where, options, names, "msal_django.W030")
+    return errors
+
+
+def _check_timeouts(
+    where: str, options: dict[str, Any], names: Sequence[str], check_id: str
+) -> list[CheckMessage]:
+    missing = [name for name in names if not options.get(name)]
+    if not missing:
+        return []
+    return [
+        Warning(
+            f"{where} sets no {' or '.join(missing)}: a Redis that stops answering would "
+            "hold requests (and logouts) for as long as the OS waits.",
+            hint=f'Set e.g. "{names[0]}": 1, "{names[1]}": 1 (seconds); requests then answer '
+            "503 while Redis is unavailable.",
+            id=check_id,
+        )
+    ]
+
+
+def _check_callable(
+    config: dict[str, Any], name: str, hint: str, check_id: str
+) -> tuple[Any, list[CheckMessage]]:
+    """The callable a dotted-path setting names, or None and an error saying why not."""
+    path = config[name]
+    try:
+        factory = import_string(path) if isinstance(path, str) else None
+    except ImportError as exc:
+        factory, reason = None, str(exc)
+    else:
+        reason = "it is not callable"
+    if callable(factory):
+        return factory, []
+    message = f'MSAL_DJANGO["{name}"] {path!r} cannot be used: {reason}.'
+    return None, [Error(message, hint=hint, id=check_id)]
+
+
+def _check_redis_cache(config: dict[str, Any]) -> list[CheckMessage]:
+    """``REDIS_CACHE_ALIAS``: a django-redis cache."""
     try:
         from django_redis.cache import RedisCache
     except ImportError:
@@ -184,7 +306,7 @@ def _check_redis(config: dict[str, Any]) -> list[CheckMessage]:
                 id="msal_django.E015",
             )
         ]
-    alias = config["REDIS_CACHE_ALIAS"]
+    alias = config["REDIS_CACHE_ALIAS"] or "default"
     cache = getattr(settings, "CACHES", {}).get(alias)
     if not isinstance(cache, dict):
         return [
@@ -208,22 +330,9 @@ def _check_redis(config: dict[str, Any]) -> list[CheckMessage]:
                 id="msal_django.E017",
             )
         ]
-    errors = _check_durations(
-        config, ("REDIS_TTL_MARGIN", "REDIS_PENDING_CHECK_INTERVAL"), "msal_django.E018"
-    )
-    options = cache.get("OPTIONS") or {}
-    missing = [o for o in ("SOCKET_CONNECT_TIMEOUT", "SOCKET_TIMEOUT") if not options.get(o)]
-    if missing:
-        errors.append(
-            Warning(
-                f'CACHES[{alias!r}]["OPTIONS"] sets no {" or ".join(missing)}: a Redis that '
-                "stops answering would hold requests (and logouts) for as long as the OS waits.",
-                hint='Set e.g. "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1 (seconds); '
-                "requests then answer 503 while Redis is unavailable.",
-                id="msal_django.W002",
-            )
-        )
-    return errors
+    names = ("SOCKET_CONNECT_TIMEOUT", "SOCKET_TIMEOUT")
+    where = f'CACHES[{alias!r}]["OPTIONS"]'
+    return _check_timeouts(where, cache.get("OPTIONS") or {}, names, "msal_django.W002")
 
 
 def _check_keys(config: dict[str, Any]) -> list[CheckMessage]:
@@ -247,25 +356,13 @@ def _check_keys(config: dict[str, Any]) -> list[CheckMessage]:
 
 
 def _check_http_client(config: dict[str, Any]) -> list[CheckMessage]:
-    path = config["HTTP_CLIENT"]
-    if not path:
+    if not config["HTTP_CLIENT"]:
         return []
-    try:
-        factory = import_string(path) if isinstance(path, str) else None
-    except ImportError as exc:
-        factory, reason = None, str(exc)
-    else:
-        reason = "it is not callable"
-    if not callable(factory):
-        return [
-            Error(
-                f'MSAL_DJANGO["HTTP_CLIENT"] {path!r} cannot be used: {reason}.',
-                hint="Give the dotted path of a callable that returns a requests.Session-like "
-                "object, e.g. 'myproject.http.msal_session'.",
-                id="msal_django.E010",
-            )
-        ]
-    return []
+    hint = (
+        "Give the dotted path of a callable that returns a requests.Session-like object, "
+        "e.g. 'myproject.http.msal_session'."
+    )
+    return _check_callable(config, "HTTP_CLIENT", hint, "msal_django.E010")[1]
 
 
 def _check_urls(config: dict[str, Any]) -> list[CheckMessage]:

@@ -21,7 +21,12 @@ DEFAULTS: dict[str, Any] = {
     "INSTANCE_DISCOVERY": True,
     "SCOPES": [],
     "TOKEN_CACHE": "database",
-    "REDIS_CACHE_ALIAS": "default",
+    "REDIS_CACHE_ALIAS": None,  # "default" unless REDIS_CLIENT is set
+    "REDIS_CLIENT": None,
+    "REDIS_CLIENT_OPTIONS": {},
+    "REDIS_KEY_PREFIX": "msal_django",
+    "REDIS_WAIT_REPLICAS": 0,
+    "REDIS_WAIT_TIMEOUT": 0.5,
     "REDIS_TTL_MARGIN": 24 * 3600,
     "REDIS_PENDING_CHECK_INTERVAL": 1.0,
     "ENCRYPTION_KEYS": None,
@@ -47,6 +52,7 @@ DURATIONS = (
     "TIMEOUT",
     "REDIS_TTL_MARGIN",
     "REDIS_PENDING_CHECK_INTERVAL",
+    "REDIS_WAIT_TIMEOUT",
     "LOGOUT_TOKEN_MAX_AGE",
     "CLOCK_SKEW",
 )
@@ -102,7 +108,33 @@ class Settings:
 
     @property
     def REDIS_CACHE_ALIAS(self) -> str:
-        return str(self._get("REDIS_CACHE_ALIAS"))
+        """The django-redis cache holding tokens when ``REDIS_CLIENT`` is unset."""
+        return str(self._get("REDIS_CACHE_ALIAS") or "default")
+
+    @property
+    def REDIS_CLIENT(self) -> str | None:
+        """Dotted path of a callable returning a redis-py client (instead of the alias)."""
+        return self._get("REDIS_CLIENT") or None
+
+    @property
+    def REDIS_CLIENT_OPTIONS(self) -> dict[str, Any]:
+        """Keyword arguments ``REDIS_CLIENT`` is called with."""
+        return dict(self._get("REDIS_CLIENT_OPTIONS") or {})
+
+    @property
+    def REDIS_KEY_PREFIX(self) -> str:
+        """The keys' prefix with ``REDIS_CLIENT`` (the alias uses its cache's KEY_PREFIX)."""
+        return str(self._get("REDIS_KEY_PREFIX"))
+
+    @property
+    def REDIS_WAIT_REPLICAS(self) -> int:
+        """Replicas that must confirm a removal (and, best effort, a write) with ``WAIT``."""
+        return int(self._get("REDIS_WAIT_REPLICAS"))
+
+    @property
+    def REDIS_WAIT_TIMEOUT(self) -> float:
+        """Seconds ``WAIT`` waits for ``REDIS_WAIT_REPLICAS``."""
+        return seconds(self._get("REDIS_WAIT_TIMEOUT"))
 
     @property
     def REDIS_TTL_MARGIN(self) -> int:

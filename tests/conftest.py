@@ -20,6 +20,8 @@ from msal_django import client as msal_client
 from msal_django.signals import account_removed
 from msal_django.testing import IdentityProvider
 
+from .redis_servers import REDIS_CLI, REDIS_SERVER, RedisClusterServers
+
 CLIENT_ID = "msal-django-tests"
 CLIENT_SECRET = "tests-client-secret-0123456789"
 REDIRECT_URI = "http://testserver/auth/callback/"
@@ -97,6 +99,37 @@ def flush_redis_prefix(alias: str) -> None:
     from django.core.cache import caches
 
     caches[alias].delete_pattern("*")
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterServers]:
+    """A real Redis Cluster of this test run's own (three primaries, three replicas),
+    stopped and deleted at the end: no process and no file is left behind."""
+    if REDIS_CLI is None or REDIS_SERVER is None:
+        pytest.skip("needs redis-server and redis-cli")
+    cluster = RedisClusterServers().start()
+    processes = [node.process for node in cluster.nodes]
+    yield cluster
+    cluster.stop()
+    assert all(p is not None and p.poll() is not None for p in processes)
+    assert not cluster.directory.exists()
+
+
+def redis_client_settings(prefix: str, options: dict[str, object], path: str) -> dict[str, object]:
+    """``MSAL_DJANGO`` keys for the Redis store through ``REDIS_CLIENT`` (no alias)."""
+    return {
+        "TOKEN_CACHE": "redis",
+        "REDIS_CLIENT": path,
+        "REDIS_CLIENT_OPTIONS": options,
+        "REDIS_KEY_PREFIX": prefix,
+    }
+
+
+def delete_keys(client: object, pattern: str) -> None:
+    """Delete the keys matching ``pattern`` (on every primary of a cluster)."""
+    keys = list(client.scan_iter(match=pattern, count=1000))  # type: ignore[attr-defined]
+    for key in keys:
+        client.delete(key)  # type: ignore[attr-defined]
 
 
 SignIn = Callable[..., object]

@@ -1,7 +1,7 @@
 """Real ``redis-server`` processes on free loopback ports, for the Redis store's tests.
 
-Never a fake: the outage, sharding, Sentinel and failover tests start their own servers
-(persisted to a temporary directory, so a killed one comes back with its data).
+Never a fake: the outage, sharding, Sentinel, cluster and failover tests start their own
+servers (persisted to a temporary directory, so a killed one comes back with its data).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,8 +17,12 @@ import pytest
 import redis
 
 REDIS_SERVER = shutil.which("redis-server")
+REDIS_CLI = shutil.which("redis-cli")
 requires_redis_server = pytest.mark.skipif(
     REDIS_SERVER is None, reason="needs the redis-server binary"
+)
+requires_redis_cluster = pytest.mark.skipif(
+    REDIS_SERVER is None or REDIS_CLI is None, reason="needs redis-server and redis-cli"
 )
 
 
@@ -77,6 +82,10 @@ class RedisServer:
             self.process.wait()
             self.process = None
 
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
     def __enter__(self) -> RedisServer:
         return self.start()
 
@@ -92,3 +101,96 @@ def cache(location: str | list[str], prefix: str, **options: object) -> dict[str
         "KEY_PREFIX": prefix,
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5, **options},
     }
+
+
+class RedisClusterServers:
+    """A real Redis Cluster: ``size`` ``redis-server --cluster-enabled yes`` processes on
+    free loopback ports (bus ports too), joined by ``redis-cli --cluster create`` with one
+    replica per primary. ``stop()`` kills them all and deletes their directory."""
+
+    def __init__(self, size: int = 6, *extra: str, node_timeout_ms: int = 1000) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="msal-django-cluster-"))
+        self.nodes = [
+            RedisServer(
+                self.directory / f"node{i}",
+                "cluster-enabled yes",
+                "cluster-config-file nodes.conf",
+                f"cluster-node-timeout {node_timeout_ms}",
+                f"cluster-port {free_port()}",  # port + 10000 may be taken or out of range
+                "cluster-replica-validity-factor 0",  # a replica may always take over
+                "repl-diskless-sync-delay 0",  # replicas sync at once, not after 5 s
+                *extra,
+            )
+            for i in range(size)
+        ]
+
+    def start(self) -> RedisClusterServers:
+        try:
+            for node in self.nodes:
+                node.start()
+            subprocess.run(
+                [str(REDIS_CLI), "--cluster", "create"]
+                + [node.address for node in self.nodes]
+                + ["--cluster-replicas", "1", "--cluster-yes"],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=30,
+            )
+            self.wait_until_ok()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_until_ok(self, timeout: float = 20) -> None:
+        """Until every live node says ``cluster_state:ok`` and every primary has a replica."""
+        deadline = time.monotonic() + timeout
+        while not self._ok():
+            assert time.monotonic() < deadline, "the cluster never became ok"
+            time.sleep(0.05)
+
+    def _ok(self) -> bool:
+        try:
+            live = [n for n in self.nodes if n.process is not None]
+            if any(n.client().cluster("info")["cluster_state"] != "ok" for n in live):
+                return False
+            roles = [n.client().role() for n in live]
+        except redis.exceptions.RedisError:
+            return False
+        # Every primary's replica is connected and caught up (its link is up).
+        primaries = [r for r in roles if r[0] == b"master"]
+        replicas = [r for r in roles if r[0] == b"slave"]
+        return all(len(r[2]) >= 1 for r in primaries) and all(
+            r[3] == b"connected" for r in replicas
+        )
+
+    def client(self, **options: object) -> redis.cluster.RedisCluster:
+        return redis.cluster.RedisCluster(
+            host="127.0.0.1", port=self.nodes[0].port, socket_timeout=2, **options
+        )
+
+    def options(self) -> dict[str, object]:
+        """``REDIS_CLIENT_OPTIONS`` for ``redis.cluster.RedisCluster`` on this cluster."""
+        return {
+            "host": "127.0.0.1",
+            "port": self.nodes[0].port,
+            "socket_connect_timeout": 0.5,
+            "socket_timeout": 0.5,
+        }
+
+    def node_at(self, port: int) -> RedisServer:
+        return next(n for n in self.nodes if n.port == port)
+
+    def primary_of(self, key: str) -> RedisServer:
+        node = self.client().get_node_from_key(key)
+        return self.node_at(int(node.port))
+
+    def replica_of(self, primary: RedisServer) -> RedisServer:
+        role = primary.client().role()
+        return self.node_at(int(role[2][0][1]))
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.kill()
+        shutil.rmtree(self.directory, ignore_errors=True)

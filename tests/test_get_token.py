@@ -17,21 +17,22 @@ pytestmark = pytest.mark.django_db
 
 @contextmanager
 def count_redis_commands():
-    """Every command sent to Redis by this process, by name."""
-    import redis
+    """Every command sent to Redis by this process, by name (on its connections, so a
+    cluster client's commands count too)."""
+    from redis.connection import AbstractConnection
 
     commands: list[str] = []
-    original = redis.Redis.execute_command
+    original = AbstractConnection.send_command
 
     def wrapper(self, *args, **options):
         commands.append(str(args[0]).upper())
         return original(self, *args, **options)
 
-    redis.Redis.execute_command = wrapper
+    AbstractConnection.send_command = wrapper  # type: ignore[method-assign]
     try:
         yield commands
     finally:
-        redis.Redis.execute_command = original
+        AbstractConnection.send_command = original  # type: ignore[method-assign]
 
 
 @contextmanager

@@ -1,5 +1,5 @@
-"""The store suite through django-redis's ShardClient and SentinelClient, on real
-redis-server processes, and a Sentinel failover while requests run."""
+"""The store suite through django-redis's ShardClient and SentinelClient, and through
+REDIS_CLIENT on a Redis Cluster, on real redis-server processes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from .conftest import delete_keys, redis_client_settings
 from .redis_servers import RedisServer, cache, requires_redis_server
 
 # The whole store suite and the cache-hit test run here again, through each client.
@@ -61,9 +62,19 @@ def sentinel_cache(watcher: RedisServer) -> dict[str, object]:
     )
 
 
-@pytest.fixture(params=["shard", "sentinel"])
+@pytest.fixture(params=["shard", "sentinel", "cluster"])
 def store_backend(request, settings, msal_config):
-    """Overrides conftest's: the Redis store through a ShardClient or a SentinelClient."""
+    """Overrides conftest's: the Redis store through a ShardClient, a SentinelClient, or
+    REDIS_CLIENT on a Redis Cluster."""
+    if request.param == "cluster":
+        cluster = request.getfixturevalue("redis_cluster")
+        prefix = f"{settings.REDIS_TEST_PREFIX}-store-suite"
+        config = {k: v for k, v in settings.MSAL_DJANGO.items() if k != "REDIS_CACHE_ALIAS"}
+        path = "redis.cluster.RedisCluster"
+        settings.MSAL_DJANGO = {**config, **redis_client_settings(prefix, cluster.options(), path)}
+        yield "redis"
+        delete_keys(cluster.client(), f"{prefix}:*")
+        return
     if request.param == "shard":
         servers = request.getfixturevalue("shards")
         entry = cache(

@@ -1,5 +1,9 @@
 """The Redis store: its keys and TTLs, bad values, races across threads and processes,
-and a Redis that stops answering (a 503, and logouts that still hold)."""
+and a Redis that stops answering (a 503, and logouts that still hold).
+
+Every test on ``redis_tokens`` runs three times: through a django-redis cache alias on
+one Redis, through ``REDIS_CLIENT`` = ``redis.Redis`` on it, and through ``REDIS_CLIENT``
+= ``redis.cluster.RedisCluster`` on a real cluster of six ``redis-server`` processes."""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -25,6 +31,7 @@ from msal_django.models import CachedAccount, PendingRemoval
 from msal_django.stores.redis import _HEAD as REDIS_HEAD
 from msal_django.stores.redis import FORMAT, apply_pending_removals, redis_store
 
+from .conftest import delete_keys, flush_redis_prefix, redis_client_settings
 from .redis_servers import RedisServer, cache, free_port, requires_redis_server
 
 pytestmark = pytest.mark.django_db
@@ -33,17 +40,48 @@ ROOT = Path(__file__).resolve().parent.parent
 SCOPES = ["User.Read"]
 
 
-@pytest.fixture
-def redis_tokens(settings, msal_config):
-    settings.MSAL_DJANGO = {
-        **settings.MSAL_DJANGO,
-        "TOKEN_CACHE": "redis",
-        "REDIS_CACHE_ALIAS": "redis",
-    }
-    yield
-    from .conftest import flush_redis_prefix
+@dataclass
+class RedisTokens:
+    """How the store reaches Redis in this run of a test."""
 
-    flush_redis_prefix("redis")
+    key_prefix: str  # what comes before "<client id>:<home_account_id>" in a key
+    unreachable: dict[str, object] = field(default_factory=dict)  # MSAL_DJANGO keys
+
+
+@pytest.fixture(params=["alias", "client", "cluster"])
+def redis_tokens(request, settings, msal_config):
+    config = {k: v for k, v in settings.MSAL_DJANGO.items() if k != "REDIS_CACHE_ALIAS"}
+    if request.param == "alias":
+        settings.MSAL_DJANGO = {**config, "TOKEN_CACHE": "redis", "REDIS_CACHE_ALIAS": "redis"}
+        settings.CACHES = {
+            **settings.CACHES,
+            "cut-off": cache(f"redis://127.0.0.1:{free_port()}/0", "x"),
+        }
+        yield RedisTokens(
+            f"{settings.REDIS_TEST_PREFIX}:1:msal_django", {"REDIS_CACHE_ALIAS": "cut-off"}
+        )
+        flush_redis_prefix("redis")
+        return
+    prefix = f"{settings.REDIS_TEST_PREFIX}-{request.param}"
+    if request.param == "client":
+        url = urlsplit(settings.REDIS_TEST_URL)
+        options = {
+            "host": url.hostname,
+            "port": url.port or 6379,
+            "db": int(url.path.strip("/") or 0),
+            "socket_connect_timeout": 0.5,
+            "socket_timeout": 0.5,
+        }
+        path = "redis.Redis"
+    else:
+        options, path = (
+            request.getfixturevalue("redis_cluster").options(),
+            "redis.cluster.RedisCluster",
+        )
+    settings.MSAL_DJANGO = {**config, **redis_client_settings(prefix, options, path)}
+    dead = {**options, "port": free_port()}
+    yield RedisTokens(prefix, {"REDIS_CLIENT_OPTIONS": dead})
+    delete_keys(redis_store._locate("x")[0], f"{prefix}:*")
 
 
 def raw(home_account_id: str) -> tuple[bytes | None, int]:
@@ -51,11 +89,11 @@ def raw(home_account_id: str) -> tuple[bytes | None, int]:
     return server.get(key), server.ttl(key)
 
 
-def test_one_key_per_account_namespaced_with_a_ttl(redis_tokens, alice_client, settings):
+def test_one_key_per_account_namespaced_with_a_ttl(redis_tokens, alice_client):
     home_account_id = CachedAccount.objects.get().home_account_id
-    _, key = redis_store._locate(home_account_id)
-    prefix = settings.CACHES["redis"]["KEY_PREFIX"]
-    assert key == f"{prefix}:1:msal_django:msal-django-tests:{home_account_id}"
+    server, key = redis_store._locate(home_account_id)
+    assert key == f"{redis_tokens.key_prefix}:msal-django-tests:{home_account_id}"
+    assert server.exists(key)
     value, ttl = raw(home_account_id)
     assert value.startswith(FORMAT)
     lifetime = 90 * 24 * 3600 + 24 * 3600  # REFRESH_TOKEN_LIFETIME + REDIS_TTL_MARGIN
@@ -386,11 +424,8 @@ def test_a_host_cut_off_from_redis_logs_out_and_no_other_host_serves_the_tokens(
     child = ChildProcess(tmp_path, settings, account)
     try:
         child.wait_for_token(after=0)
-        settings.CACHES = {
-            **settings.CACHES,
-            "cut-off": cache(f"redis://127.0.0.1:{free_port()}/0", "x"),
-        }
-        settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "REDIS_CACHE_ALIAS": "cut-off"}
+        reachable = settings.MSAL_DJANGO
+        settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, **redis_tokens.unreachable}
         started = time.monotonic()
         assert client.post("/auth/logout/").status_code == 302
         logged_out_at = time.time()
@@ -400,6 +435,6 @@ def test_a_host_cut_off_from_redis_logs_out_and_no_other_host_serves_the_tokens(
         child.stop()
     assert child.tokens_started_between(0, logged_out_at)  # it was serving before
     assert child.tokens_started_between(logged_out_at, float("inf")) == []
-    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "REDIS_CACHE_ALIAS": "redis"}
+    settings.MSAL_DJANGO = reachable
     assert raw(account.home_account_id)[0] is None  # the other process applied it
     assert not PendingRemoval.objects.exists()

@@ -1,10 +1,17 @@
-"""The Redis store: one key per account in a django-redis cache, shared by every host.
+"""The Redis store: one key per account, shared by every host.
 
-The key is ``msal_django:<client id>:<home_account_id>`` passed through the cache's own
+Redis is reached in one of two ways. Through a django-redis cache (``REDIS_CACHE_ALIAS``):
+the key is ``msal_django:<client id>:<home_account_id>`` passed through the cache's own
 ``make_key`` (so its ``KEY_PREFIX`` and ``VERSION`` apply), on the server django-redis
-picks for it (``ShardClient``) or the primary (``DefaultClient``, ``SentinelClient``):
-never a replica, which could still hold tokens a logout has removed. The value is one
-string, so a cache hit is one ``GET`` and a compare-and-set one script call::
+picks for it (``ShardClient``) or the primary (``DefaultClient``, ``SentinelClient``).
+Or through a redis-py client of the project's (``REDIS_CLIENT``: ``redis.Redis``, a
+Sentinel master, ``redis.cluster.RedisCluster``): the key is
+``<REDIS_KEY_PREFIX>:<client id>:<home_account_id>``, and a cluster client routes each
+command to the primary of the key's slot, following ``MOVED``/``ASK`` and failovers.
+Never a replica, which could still hold tokens a logout has removed. Every command
+touches one key (a batch is a pipeline, which a cluster client splits per node), so
+nothing is cross-slot. The value is one string, so a cache hit is one ``GET`` and a
+compare-and-set one script call::
 
     md1:<version>:<user pk>:<MSAL's serialized cache, sealed by msal_django.crypto>
 
@@ -19,6 +26,13 @@ committed. So a read that starts after the logout returns, on any host, first se
 record and removes the tokens: nothing can be read back, even when only the logging-out
 host lost Redis. A cache hit pays one ``time.monotonic()`` for this, and one database
 query per interval per process.
+
+Replication is asynchronous: a primary that dies before its replica has a write loses
+it. With ``REDIS_WAIT_REPLICAS`` every write is followed, on the same connection, by
+``WAIT``: a removal the replicas do not confirm in ``REDIS_WAIT_TIMEOUT`` is treated like
+an outage (recorded in the database and applied again, with ``WAIT``, until they do), so
+a failover cannot bring a logged-out account's tokens back; an unconfirmed sign-in or
+refresh is logged (after a failover it may be lost, and the user signs in again).
 """
 
 from __future__ import annotations
@@ -26,6 +40,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.cache import caches
@@ -33,13 +48,14 @@ from django.db import DatabaseError, router, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from redis.commands.core import Script
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from ..conf import msal_settings
 from ..exceptions import StoreUnavailable
 from ..models import CachedAccount, PendingRemoval
 from ..summary import summarize
 from .base import AccountInfo, Partition, TokenStore, new_version
+from .redis_client import get_client
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -68,8 +84,13 @@ redis.call('SET', KEYS[1], ARGV[2] .. owner .. ':' .. ARGV[3], 'EX', ARGV[4])
 return 1
 """
 
-REDIS_ERRORS = (RedisError, OSError)
+# RedisClusterException (no slot map, no node reachable) is not a RedisError.
+REDIS_ERRORS = (RedisError, OSError, RedisClusterException)
 _RECHECK_MARGIN = 0.05  # seconds, for the rate difference of clocks on different hosts
+
+
+class ReplicationUnconfirmed(StoreUnavailable):
+    """The primary applied a removal, but fewer than ``REDIS_WAIT_REPLICAS`` confirmed it."""
 
 
 class RedisStore(TokenStore):
@@ -82,6 +103,9 @@ class RedisStore(TokenStore):
     # Where a key lives.
 
     def _locate(self, home_account_id: str) -> tuple[Redis, str]:
+        if msal_settings.REDIS_CLIENT:
+            prefix = msal_settings.REDIS_KEY_PREFIX
+            return get_client(), f"{prefix}:{msal_settings.CLIENT_ID}:{home_account_id}"
         alias = msal_settings.REDIS_CACHE_ALIAS
         client = caches[alias].client  # type: ignore[attr-defined]
         key = str(client.make_key(f"msal_django:{msal_settings.CLIENT_ID}:{home_account_id}"))
@@ -98,6 +122,30 @@ class RedisStore(TokenStore):
 
     def _ttl(self) -> int:
         return msal_settings.REFRESH_TOKEN_LIFETIME + msal_settings.REDIS_TTL_MARGIN
+
+    def _replicated(
+        self, server: Redis, keys: list[str], queue: Callable[[Any], object]
+    ) -> tuple[list[Any], bool]:
+        """Run the commands ``queue`` adds to a pipeline; with ``REDIS_WAIT_REPLICAS``,
+        ``WAIT`` after them on each node holding one of ``keys``. Returns the commands'
+        results and whether the replicas confirmed them."""
+        replicas = msal_settings.REDIS_WAIT_REPLICAS
+        pipe: Any = server.pipeline(transaction=False)
+        queue(pipe)
+        if not replicas:
+            return pipe.execute(), True
+        queued = len(pipe)
+        timeout_ms = max(1, int(msal_settings.REDIS_WAIT_TIMEOUT * 1000))
+        nodes = _nodes_of(server, keys)
+        for node in nodes.values():
+            # WAIT counts this connection's writes: a pipeline (a cluster pipeline, per
+            # node) sends it on the connection that carried them.
+            target = {} if node is None else {"target_nodes": node}
+            pipe.execute_command("WAIT", replicas, timeout_ms, **target)
+        results = pipe.execute()
+        confirmed = all(int(n) >= replicas for n in results[queued:])
+        # A key that moved (resharding, failover) meanwhile was written elsewhere.
+        return results[:queued], confirmed and _nodes_of(server, keys).keys() == nodes.keys()
 
     # The TokenStore interface.
 
@@ -143,7 +191,16 @@ class RedisStore(TokenStore):
             new_head = FORMAT + version.encode() + b":"
             sealed = self.seal(partition.home_account_id, state)
             args: list[bytes | int] = [loaded_head, new_head, sealed, self._ttl()]
-            written = self._cas(keys=[key], args=args, client=server)
+            if msal_settings.REDIS_WAIT_REPLICAS:
+                [written], confirmed = self._replicated(
+                    server,
+                    [key],
+                    lambda pipe: pipe.execute_command("EVAL", _CAS_SCRIPT, 1, key, *args),
+                )
+                if written and not confirmed:
+                    _log_unconfirmed("refresh", partition.home_account_id)
+            else:
+                written = self._cas(keys=[key], args=args, client=server)
         except REDIS_ERRORS as exc:
             raise self._unavailable(exc) from exc
         if written:
@@ -171,9 +228,13 @@ class RedisStore(TokenStore):
         value = FORMAT + version.encode() + b":" + owner + b":" + self.seal(home_account_id, state)
         try:
             server, key = self._locate(home_account_id)
-            server.set(key, value, ex=self._ttl())
+            _, confirmed = self._replicated(
+                server, [key], lambda pipe: pipe.set(key, value, ex=self._ttl())
+            )
         except REDIS_ERRORS as exc:
             raise self._unavailable(exc) from exc
+        if not confirmed:
+            _log_unconfirmed("sign-in", home_account_id)
         CachedAccount.objects.update_or_create(
             home_account_id=home_account_id,
             defaults={
@@ -195,27 +256,31 @@ class RedisStore(TokenStore):
     def _remove(self, home_account_id: str) -> bool:
         try:
             server, key = self._locate(home_account_id)
-            deleted = int(server.delete(key))
+            [deleted], confirmed = self._replicated(server, [key], lambda pipe: pipe.delete(key))
         except REDIS_ERRORS as exc:
             raise self._unavailable(exc) from exc
+        if not confirmed:
+            raise _unconfirmed([home_account_id])
         with transaction.atomic(using=router.db_for_write(CachedAccount)):
             rows, _ = CachedAccount.objects.filter(home_account_id=home_account_id).delete()
         return deleted > 0 or rows > 0
 
     def remove_many(self, home_account_ids: list[str]) -> list[str]:
         pending.before_read()
-        # One pipeline per server holding any of the keys: one round trip with one server.
+        # One pipeline per server holding any of the keys (a cluster client's pipeline
+        # sends one batch per node): one round trip with each, never a multi-key command.
         by_server: dict[int, tuple[Redis, list[tuple[str, str]]]] = {}
         try:
             for home_account_id in home_account_ids:
                 server, key = self._locate(home_account_id)
                 by_server.setdefault(id(server), (server, []))[1].append((home_account_id, key))
             gone: set[str] = set()
-            for server, keys in by_server.values():
-                pipe = server.pipeline(transaction=False)
-                for _, key in keys:
-                    pipe.delete(key)
-                gone.update(a for (a, _), n in zip(keys, pipe.execute(), strict=True) if n)
+            for server, accounts in by_server.values():
+                keys = [key for _, key in accounts]
+                deleted, confirmed = self._replicated(server, keys, _deleting(keys))
+                if not confirmed:
+                    raise _unconfirmed([a for a, _ in accounts])
+                gone.update(a for (a, _), n in zip(accounts, deleted, strict=True) if n)
         except REDIS_ERRORS as exc:
             raise self._unavailable(exc) from exc
         alias = router.db_for_write(CachedAccount)
@@ -261,20 +326,27 @@ def apply_pending_removals(batch_size: int = 500) -> int:
 
     store = redis_store
     using = router.db_for_write(PendingRemoval)
-    applied = 0
+    applied = last = 0
     while True:
         try:
-            batch = list(PendingRemoval.objects.using(using).order_by("pk")[:batch_size])
+            records = PendingRemoval.objects.using(using).filter(pk__gt=last).order_by("pk")
+            batch = list(records[:batch_size])
         except DatabaseError as exc:
             raise StoreUnavailable(f"The database is unavailable: {exc}") from exc
         for record in batch:
+            last = record.pk
             user = (
                 CachedAccount.objects.using(using)
                 .filter(home_account_id=record.home_account_id)
                 .select_related("user")
                 .first()
             )
-            held = store._remove(record.home_account_id)
+            try:
+                held = store._remove(record.home_account_id)
+            except ReplicationUnconfirmed:
+                # Gone from the primary, so reads may go on; kept, and applied again, until
+                # the replicas confirm it (a failover meanwhile could bring it back).
+                continue
             deleted, _ = PendingRemoval.objects.using(using).filter(pk=record.pk).delete()
             if deleted and held:
                 applied += 1
@@ -291,6 +363,39 @@ def apply_pending_removals(batch_size: int = 500) -> int:
                 )
         if len(batch) < batch_size:
             return applied
+
+
+def _deleting(keys: list[str]) -> Callable[[Any], object]:
+    return lambda pipe: [pipe.delete(key) for key in keys]
+
+
+def _nodes_of(server: Any, keys: list[str]) -> dict[str | None, Any]:
+    """The cluster nodes (by name) that hold ``keys``; ``{None: None}`` off a cluster."""
+    if not hasattr(server, "get_node_from_key"):
+        return {None: None}
+    return {node.name: node for node in map(server.get_node_from_key, keys)}
+
+
+def _unconfirmed(home_account_ids: list[str]) -> ReplicationUnconfirmed:
+    logger.warning(
+        "Redis replicas did not confirm the removal of %d account(s) (%s) within "
+        "REDIS_WAIT_TIMEOUT; recording it so it is applied again until they do.",
+        len(home_account_ids),
+        ", ".join(home_account_ids[:5]),
+    )
+    return ReplicationUnconfirmed(
+        "Redis replicas did not confirm the removal in time; it is recorded and will be "
+        "applied again."
+    )
+
+
+def _log_unconfirmed(what: str, home_account_id: str) -> None:
+    logger.warning(
+        "Redis replicas did not confirm the %s of account %s within REDIS_WAIT_TIMEOUT; "
+        "a failover now could lose it (the user would sign in again).",
+        what,
+        home_account_id,
+    )
 
 
 class _PendingRemovals:

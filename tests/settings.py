@@ -74,7 +74,10 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": _db,
             "TEST": {"NAME": _db},
-            "OPTIONS": {"timeout": 20},
+            # IMMEDIATE: a transaction takes the write lock when it begins, so concurrent
+            # writers wait (up to timeout) instead of failing with "database is locked"
+            # when a transaction that has read tries to write (SQLite's deadlock case).
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     }
 

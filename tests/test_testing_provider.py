@@ -538,6 +538,7 @@ def test_failed_back_channel_logout_does_not_break_the_end_session(idp):
 
 
 def test_a_provider_removes_its_key_directory_without_a_resource_warning():
+    gc.collect()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         keys = ProviderKeys()
@@ -546,4 +547,5 @@ def test_a_provider_removes_its_key_directory_without_a_resource_warning():
         del keys
         gc.collect()
     assert not directory.exists()
-    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+    # Only warnings about this directory: the collection may find other tests' garbage.
+    assert [str(w.message) for w in caught if str(directory) in str(w.message)] == []

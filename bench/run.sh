@@ -8,9 +8,11 @@
 #                     [--cluster-accounts 1000000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv="${VENV:-.venv-django5.2}"
+# The test suite's virtualenv (tests/run.sh names it the same way).
+python="${PYTHON:-python3}"
+venv="${VENV:-.venv-py$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-django5.2}"
 if [ ! -x "$venv/bin/python" ]; then
-  "${PYTHON:-python3}" -m venv "$venv"
+  "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet -e ".[dev,redis]" "Django~=5.2.0" identity
 "$venv/bin/python" bench/bench.py "$@"

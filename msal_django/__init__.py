@@ -3,8 +3,13 @@ caches in the database or Redis, and sign-out that really removes the tokens."""
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 from .exceptions import InteractionRequired, MsalDjangoError, ProviderError, StoreUnavailable
-from .tokens import aget_token, aget_token_for_user, get_token, get_token_for_user
+
+if TYPE_CHECKING:
+    from .tokens import aget_token, aget_token_for_user, get_token, get_token_for_user
 
 __all__ = [
     "InteractionRequired",
@@ -16,3 +21,20 @@ __all__ = [
     "get_token",
     "get_token_for_user",
 ]
+
+# Imported on first use: importing the package (a management command, the pytest plugin
+# every pytest run loads) pulls in neither MSAL nor cryptography.
+_LAZY = {
+    "aget_token": "tokens",
+    "aget_token_for_user": "tokens",
+    "get_token": "tokens",
+    "get_token_for_user": "tokens",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value

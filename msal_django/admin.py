@@ -22,8 +22,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from .logout import remove_account
 from .models import CachedAccount
@@ -147,7 +147,7 @@ class CachedAccountAdmin(_ModelAdmin):
             raise PermissionDenied
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
-            raise Http404(f"No cached account {object_id!r}.")
+            raise Http404(gettext("No cached account %(id)r.") % {"id": object_id})
         if request.method == "POST":
             self._revoke(request, [obj])
             return HttpResponseRedirect(reverse("admin:msal_django_cachedaccount_changelist"))
@@ -186,7 +186,7 @@ class CachedAccountAdmin(_ModelAdmin):
                 object_id=str(account.pk),
                 object_repr=str(account)[:200],
                 action_flag=DELETION,
-                change_message="Revoked every token of the account.",
+                change_message=gettext("Revoked every token of the account."),
             )
             for account in revoked
         )

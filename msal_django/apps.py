@@ -5,11 +5,12 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.core import checks
+from django.utils.translation import gettext_lazy as _
 
 
 class MsalDjangoConfig(AppConfig):
     name = "msal_django"
-    verbose_name = "MSAL sign-in and token caches"
+    verbose_name = _("MSAL sign-in and token caches")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

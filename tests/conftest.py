@@ -27,6 +27,16 @@ CLIENT_SECRET = "tests-client-secret-0123456789"
 REDIRECT_URI = "http://testserver/auth/callback/"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Django's deprecation warnings fail the suite: every ``RemovedIn...`` class this
+    Django defines (they differ between versions, so pyproject.toml cannot name them)."""
+    from django.utils import deprecation
+
+    for name, value in vars(deprecation).items():
+        if name.startswith("Removed") and isinstance(value, type) and issubclass(value, Warning):
+            config.addinivalue_line("filterwarnings", f"error::django.utils.deprecation.{name}")
+
+
 @pytest.fixture(scope="session")
 def registered_idp(identity_provider: IdentityProvider) -> IdentityProvider:
     identity_provider.register_client(

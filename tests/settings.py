@@ -74,8 +74,9 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": _db,
             "TEST": {"NAME": _db},
-            # IMMEDIATE: a transaction takes the write lock up front, so the race tests'
-            # concurrent writers wait (timeout) instead of failing with "database is locked".
+            # IMMEDIATE: a transaction takes the write lock when it begins, so concurrent
+            # writers wait (up to timeout) instead of failing with "database is locked"
+            # when a transaction that has read tries to write (SQLite's deadlock case).
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     }

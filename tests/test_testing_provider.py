@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from urllib.parse import parse_qsl, urlsplit
 
 import jwt
@@ -18,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 import msal_django.testing
 from msal_django.testing import IdentityProvider, SignInError, http_client
+from msal_django.testing.keys import CA_FILE, ProviderKeys
 
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode:UserWarning")
 
@@ -532,3 +535,17 @@ def test_failed_back_channel_logout_does_not_break_the_end_session(idp):
     assert [(b.uri, b.status_code, b.error) for b in idp.backchannel_logouts] == [
         (dead_uri, None, "ConnectionError")
     ]
+
+
+def test_a_provider_removes_its_key_directory_without_a_resource_warning():
+    gc.collect()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        keys = ProviderKeys()
+        directory = keys.directory
+        assert (directory / CA_FILE).exists()
+        del keys
+        gc.collect()
+    assert not directory.exists()
+    # Only warnings about this directory: the collection may find other tests' garbage.
+    assert [str(w.message) for w in caught if str(directory) in str(w.message)] == []

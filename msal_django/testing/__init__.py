@@ -9,20 +9,27 @@
 
 ``python -m msal_django.testing`` runs one on its own; the pytest plugin
 (``msal_django.testing.pytest_plugin``) provides the ``identity_provider`` and ``idp``
-fixtures.
+fixtures. All of it needs the ``testing`` extra: ``pip install "msal-django[testing]"``.
+
+The names below are imported on first use, so that the pytest plugin, loaded by every
+pytest run of a project that installed msal-django, imports nothing of the provider.
 """
 
 from __future__ import annotations
 
-from .provider import IdentityProvider, http_client
-from .records import (
-    BackchannelLogout,
-    RecordedRequest,
-    RegisteredClient,
-    SignInError,
-    SignOutResult,
-    TestUser,
-)
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .provider import IdentityProvider, http_client
+    from .records import (
+        BackchannelLogout,
+        RecordedRequest,
+        RegisteredClient,
+        SignInError,
+        SignOutResult,
+        TestUser,
+    )
 
 __all__ = [
     "BackchannelLogout",
@@ -34,3 +41,25 @@ __all__ = [
     "TestUser",
     "http_client",
 ]
+
+_MODULES = {"IdentityProvider": "provider", "http_client": "provider"}
+# What the testing extra installs beyond msal-django's own requirements.
+EXTRA_MODULES = ("werkzeug", "trustme")
+
+
+def __getattr__(name: str) -> object:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        module = import_module(f".{_MODULES.get(name, 'records')}", __name__)
+    except ModuleNotFoundError as error:
+        if error.name in EXTRA_MODULES:
+            raise ModuleNotFoundError(
+                f"msal_django.testing needs {error.name}, which the testing extra installs: "
+                'pip install "msal-django[testing]"',
+                name=error.name,
+            ) from error
+        raise
+    value = getattr(module, name)
+    globals()[name] = value
+    return value

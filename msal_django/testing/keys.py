@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import shutil
 import ssl
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +43,11 @@ class ProviderKeys:
 
     def __init__(self, state_dir: str | os.PathLike[str] | None = None) -> None:
         if state_dir is None:
-            # Removed when this object is collected, not at stop(): sessions may still
-            # verify with the CA file, and the provider may be started again.
-            self._tmp = tempfile.TemporaryDirectory(prefix="msal-django-testing-")
-            directory = Path(self._tmp.name)
+            # Removed when this object is collected (or at exit), not at stop(): sessions
+            # may still verify with the CA file, and the provider may be started again.
+            # (A TemporaryDirectory would warn, ResourceWarning, when cleaned up so.)
+            directory = Path(tempfile.mkdtemp(prefix="msal-django-testing-"))
+            weakref.finalize(self, shutil.rmtree, directory, ignore_errors=True)
             self.ca = _new_ca()
             self.signing_key = _new_signing_key()
             directory.joinpath(CA_FILE).write_bytes(self.ca.cert_pem.bytes())

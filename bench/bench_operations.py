@@ -1,7 +1,7 @@
 """Operating at scale: purge and the admin changelist, database store.
 
 - purge of N accounts with msal_django.purge.purge beside a naive loop over
-  msal_django.logout.remove_account (timed on a sample, per account), with the Python
+  msal_django.accounts.remove_account (timed on a sample, per account), with the Python
   heap peak of each purge size (bounded: the same for 10,000 and N accounts);
 - the admin changelist page with 100 and with N accounts: queries and time.
 """
@@ -112,7 +112,7 @@ def fill(count: int, blob: bytes) -> list[str]:
 
 
 def purge_figures(accounts: int, blob: bytes) -> list[tuple[str, str]]:
-    from msal_django.logout import remove_account
+    from msal_django.accounts import remove_account
     from msal_django.models import CachedAccount
     from msal_django.purge import purge, select_accounts
     from msal_django.stores import get_store

@@ -13,10 +13,9 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, TOKEN_CACHES, seconds
+from .constants import RESERVED_SCOPES
 
 BACKEND = "msal_django.backends.MsalBackend"
-# MSAL adds these itself and refuses them in the scopes it is given.
-RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
 
 
 def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
@@ -294,12 +293,22 @@ def _check_django_setup() -> list[CheckMessage]:
                     id="msal_django.E012",
                 )
             )
-    if BACKEND not in settings.AUTHENTICATION_BACKENDS:
+    msal_backends = _msal_backends()
+    if not msal_backends:
         errors.append(
             Error(
-                f"{BACKEND} is not in AUTHENTICATION_BACKENDS.",
+                f"{BACKEND} (or a subclass of it) is not in AUTHENTICATION_BACKENDS.",
                 hint=f'Add "{BACKEND}" to AUTHENTICATION_BACKENDS so users can sign in.',
                 id="msal_django.E013",
+            )
+        )
+    elif len(msal_backends) > 1:
+        errors.append(
+            Warning(
+                f"AUTHENTICATION_BACKENDS lists {len(msal_backends)} MsalBackend classes: "
+                f"{', '.join(msal_backends)}. A sign-in one of them refuses, the next admits.",
+                hint="Keep only the one that signs people in (your subclass, if you have one).",
+                id="msal_django.W013",
             )
         )
     middleware = list(getattr(settings, "MIDDLEWARE", []))
@@ -316,6 +325,21 @@ def _check_django_setup() -> list[CheckMessage]:
                 )
             )
     return errors
+
+
+def _msal_backends() -> list[str]:
+    """The entries of AUTHENTICATION_BACKENDS that are MsalBackend or a subclass of it."""
+    from .backends import MsalBackend
+
+    found = []
+    for path in settings.AUTHENTICATION_BACKENDS:
+        try:
+            backend = import_string(path)
+        except ImportError:
+            continue  # Django reports a backend it cannot import at the first sign-in
+        if isinstance(backend, type) and issubclass(backend, MsalBackend):
+            found.append(path)
+    return found
 
 
 def _check_logout_channels(config: dict[str, Any]) -> list[CheckMessage]:

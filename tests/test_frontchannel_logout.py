@@ -8,7 +8,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from msal_django.logout import SESSION_SID_KEY
+from msal_django.constants import SESSION_SID_KEY
 from msal_django.models import CachedAccount, SignInSession
 
 pytestmark = pytest.mark.django_db

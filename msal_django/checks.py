@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULTS, TOKEN_CACHES, seconds
+from .conf import DEFAULTS, SETTINGS, TOKEN_CACHES, seconds
 from .constants import RESERVED_SCOPES
 
 BACKEND = "msal_django.backends.MsalBackend"
@@ -207,9 +207,7 @@ def _check_redis(config: dict[str, Any]) -> list[CheckMessage]:
                 id="msal_django.E017",
             )
         ]
-    errors = _check_durations(
-        config, ("REDIS_TTL_MARGIN", "REDIS_PENDING_CHECK_INTERVAL"), "msal_django.E018"
-    )
+    errors = _check_durations(config, "msal_django.E018")
     options = cache.get("OPTIONS") or {}
     missing = [o for o in ("SOCKET_CONNECT_TIMEOUT", "SOCKET_TIMEOUT") if not options.get(o)]
     if missing:
@@ -355,7 +353,7 @@ def _check_logout_channels(config: dict[str, Any]) -> list[CheckMessage]:
                 id="msal_django.E020",
             )
         )
-    errors += _check_durations(config, ("LOGOUT_TOKEN_MAX_AGE", "CLOCK_SKEW"), "msal_django.E021")
+    errors += _check_durations(config, "msal_django.E021")
     default_cache = getattr(settings, "CACHES", {}).get("default", {})
     if default_cache.get("BACKEND") == "django.core.cache.backends.dummy.DummyCache":
         errors.append(
@@ -370,11 +368,10 @@ def _check_logout_channels(config: dict[str, Any]) -> list[CheckMessage]:
     return errors
 
 
-def _check_durations(
-    config: dict[str, Any], names: Sequence[str], check_id: str
-) -> list[CheckMessage]:
+def _check_durations(config: dict[str, Any], check_id: str) -> list[CheckMessage]:
+    """The duration settings that ``check_id`` validates (see ``conf.Setting.check``)."""
     errors: list[CheckMessage] = []
-    for name in names:
+    for name in (name for name, setting in SETTINGS.items() if setting.check == check_id):
         value = config[name]
         if isinstance(value, bool) or not (
             isinstance(value, int | float | timedelta) and seconds(value) >= 0
@@ -390,6 +387,4 @@ def _check_durations(
 
 
 def _check_general_durations(config: dict[str, Any]) -> list[CheckMessage]:
-    return _check_durations(
-        config, ("REFRESH_TOKEN_LIFETIME", "REFRESH_RACE_GRACE", "TIMEOUT"), "msal_django.E022"
-    )
+    return _check_durations(config, "msal_django.E022")

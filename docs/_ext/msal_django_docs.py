@@ -55,19 +55,16 @@ class Setting:
 def read_settings() -> list[Setting]:
     """Every setting, in declaration order, from ``msal_django.conf``.
 
-    Today conf.py has a ``DEFAULTS`` dict (names and defaults), a ``DURATIONS`` tuple and
-    one ``Settings`` property per name whose docstring is the help. Adapt this function,
-    and only this one, when conf.py declares its settings differently.
+    conf.py declares each key once, as a ``conf.Setting`` in ``conf.SETTINGS`` (name ->
+    its default, its help and whether it is a duration). Adapt this function, and only
+    this one, when conf.py declares its settings differently.
     """
     from msal_django import conf
 
-    found = []
-    for name, default in conf.DEFAULTS.items():
-        prop = getattr(conf.Settings, name, None)
-        doc = getattr(getattr(prop, "fget", None), "__doc__", None) or ""
-        duration = name in getattr(conf, "DURATIONS", ())
-        found.append(Setting(name, default, _cleandoc(doc), duration))
-    return found
+    return [
+        Setting(name, setting.default, _cleandoc(setting.help), setting.duration)
+        for name, setting in conf.SETTINGS.items()
+    ]
 
 
 @dataclass(frozen=True)

@@ -92,3 +92,13 @@ def cache(location: str | list[str], prefix: str, **options: object) -> dict[str
         "KEY_PREFIX": prefix,
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5, **options},
     }
+
+
+def sentinel_cache(watcher: RedisServer) -> dict[str, object]:
+    return cache(
+        f"redis://{watcher.service}/0",
+        "sentinel",
+        CLIENT_CLASS="django_redis.client.SentinelClient",
+        CONNECTION_FACTORY="django_redis.pool.SentinelConnectionFactory",
+        SENTINELS=[("127.0.0.1", watcher.port)],
+    )

@@ -13,7 +13,7 @@ from django.test import Client
 from msal_django.models import CachedAccount
 from msal_django.stores import get_store
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 CHANGELIST = "/admin/msal_django/cachedaccount/"
 
 

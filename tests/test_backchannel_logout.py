@@ -24,6 +24,7 @@ pytestmark = [
     pytest.mark.django_db,
     # The HMAC case signs with the (short) client secret on purpose.
     pytest.mark.filterwarnings("ignore:The HMAC key is"),
+    pytest.mark.usefixtures("idp"),
 ]
 
 URL = "/auth/logout/backchannel/"

@@ -36,7 +36,7 @@ from msal_django.logout_token import BACKCHANNEL_LOGOUT_EVENT
 from msal_django.models import CachedAccount, SignInSession
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__), pytest.mark.usefixtures("idp")]
 
 FORGED = "\r\n2026-01-01 00:00:00 CRITICAL forged log line"
 

@@ -14,7 +14,7 @@ from msal_django.stores import get_store
 
 from .conftest import CLIENT_SECRET
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 
 
 def test_a_whole_journey_logs_no_secret(idp, caplog):

@@ -13,7 +13,7 @@ from msal_django.backends import MsalBackend
 from msal_django.constants import FLOWS_KEY, SESSION_ACCOUNT_KEY
 from msal_django.models import CachedAccount, UserIdentity
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 
 
 def test_sign_in_creates_user_and_stores_tokens_in_their_partition(idp, sign_in):

@@ -17,12 +17,13 @@ from msal_django.stores import AccountInfo, get_store
 from msal_django.stores.redis import _HEAD as REDIS_HEAD
 from msal_django.stores.redis import redis_store
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 
 
 @pytest.fixture(autouse=True)
-def backend(store_backend):
-    return store_backend
+def backend(any_store):
+    """Every test here runs on each store, the Redis one also sharded and behind Sentinel."""
+    return any_store
 
 
 def stored_blob(home_account_id: str) -> bytes:

@@ -19,7 +19,7 @@ from msal_django.models import CachedAccount
 from msal_django.stores import get_store
 from tests.conftest import CLIENT_ID
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 
 FETCH = {"HTTP_SEC_FETCH_MODE": "cors", "HTTP_ACCEPT": "*/*"}
 

@@ -26,7 +26,7 @@ def staff(client: Client, *, can_revoke: bool) -> Client:
 
 
 def secrets_of(home_account_id: str) -> list[str]:
-    state = json.loads(get_store().load(home_account_id).state)
+    state = json.loads(get_store().load(home_account_id).state or "null")
     found = [
         e["secret"]
         for kind in ("AccessToken", "RefreshToken", "IdToken")

@@ -140,7 +140,7 @@ REJECTED = {
     "unknown_kid": lambda idp, c: jwt.encode(
         c, foreign_key(), algorithm="RS256", headers={"kid": "not-a-known-kid"}
     ),
-    "alg_none": lambda idp, c: jwt.encode(c, None, algorithm="none", headers={"kid": idp.kid}),
+    "alg_none": lambda idp, c: jwt.encode(c, "", algorithm="none", headers={"kid": idp.kid}),
     "hmac_with_client_secret": lambda idp, c: jwt.encode(
         c, CLIENT_SECRET, algorithm="HS256", headers={"kid": idp.kid}
     ),

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -47,7 +48,7 @@ def redis_tokens(settings, idp):
     flush_redis_prefix("redis")
 
 
-def raw(home_account_id: str) -> tuple[bytes | None, int]:
+def raw(home_account_id: str) -> tuple[Any, int]:
     server, key = redis_store._locate(home_account_id)
     return server.get(key), server.ttl(key)
 

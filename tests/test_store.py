@@ -34,8 +34,9 @@ def stored_blob(home_account_id: str) -> bytes:
     return _split(server.get(key))[1]
 
 
-def _split(value: bytes) -> tuple[bytes, bytes]:
+def _split(value: object) -> tuple[bytes, bytes]:
     """A Redis value's "md1:<version>:<owner>:" head and its (binary) sealed cache."""
+    assert isinstance(value, bytes), value
     owner, _, sealed = value[REDIS_HEAD:].partition(b":")
     return value[:REDIS_HEAD] + owner + b":", sealed
 

@@ -167,7 +167,7 @@ def run(idp, args) -> int:
     from django.db import connection
 
     import msal_django
-    from msal_django.logout import SESSION_ACCOUNT_KEY
+    from msal_django.constants import SESSION_ACCOUNT_KEY
     from msal_django.models import CachedAccount
     from msal_django.stores import AccountInfo, get_store
 
@@ -300,7 +300,7 @@ def bench_backchannel(idp, args, user, home_account_id, state, get_token_us) -> 
     from django.test import RequestFactory
     from django.test.utils import CaptureQueriesContext
 
-    from msal_django import views
+    from msal_django import channel_views
     from msal_django.models import SignInSession
     from msal_django.stores import AccountInfo, get_store
 
@@ -335,7 +335,7 @@ def bench_backchannel(idp, args, user, home_account_id, state, get_token_us) -> 
         )
         with CaptureQueriesContext(connection) as captured:
             start = clock.perf_counter()
-            response = views.backchannel_logout(request)
+            response = channel_views.backchannel_logout(request)
             timings.append(clock.perf_counter() - start)
         assert response.status_code == 200, response.content
         assert not SignInSession.objects.filter(subject=sample["sub"]).exists()
@@ -565,7 +565,7 @@ def bench_identity(idp, args, state, user, home_account_id):
     from django.contrib.sessions.backends.db import SessionStore
 
     import msal_django
-    from msal_django.logout import SESSION_ACCOUNT_KEY
+    from msal_django.constants import SESSION_ACCOUNT_KEY
 
     # identity builds its MSAL apps without an http_client: requests must trust the CA.
     os.environ["REQUESTS_CA_BUNDLE"] = idp.ca_file

@@ -4,7 +4,7 @@ Purge runs on the database store, on one Redis (a django-redis alias) and on a R
 Cluster of its own (``REDIS_CLIENT``, six redis-server processes, stopped at the end).
 
 - purge of N accounts with msal_django.purge.purge beside a naive loop over
-  msal_django.logout.remove_account (timed on a sample, per account), with the Python
+  msal_django.accounts.remove_account (timed on a sample, per account), with the Python
   heap peak of each purge size (bounded: the same for 10,000 and N accounts);
 - the admin changelist page with 100 and with N accounts: queries and time.
 """
@@ -115,7 +115,7 @@ def fill(count: int, blob: bytes) -> list[str]:
 
 
 def purge_figures(accounts: int, blob: bytes, store: str = "") -> list[tuple[str, str]]:
-    from msal_django.logout import remove_account
+    from msal_django.accounts import remove_account
     from msal_django.models import CachedAccount
     from msal_django.purge import purge, select_accounts
     from msal_django.stores import get_store

@@ -25,9 +25,9 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from .logout import remove_account
+from .accounts import remove_account
 from .models import CachedAccount
-from .sessions import end_sessions
+from .session_index import end_sessions
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[CachedAccount]

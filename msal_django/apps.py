@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import warnings
+import sys
 from typing import Any
 
 from django.apps import AppConfig
@@ -19,21 +19,16 @@ class MsalDjangoConfig(AppConfig):
         from django.core.signals import setting_changed
         from django.db.models.signals import pre_delete
 
-        from . import client, redact, sessions
+        from . import redact, session_index
+        from .accounts import on_user_deleted, on_user_logged_out
         from .checks import check_settings
-        from .logout import on_user_deleted, on_user_logged_out
-        from .stores import redis_client
 
-        # The callback takes the code in the query (response_mode=query): a form_post
-        # would arrive cross-site without Django's SameSite=Lax session cookie, so the
-        # pending sign-in could not be found. PKCE and single-use codes cover the risk.
-        warnings.filterwarnings(
-            "ignore", message="response_mode='form_post' is recommended", category=UserWarning
-        )
         redact.install()
         checks.register(check_settings)
         user_logged_out.connect(on_user_logged_out, dispatch_uid="msal_django.logout")
-        user_logged_out.connect(sessions.on_user_logged_out, dispatch_uid="msal_django.sessions")
+        user_logged_out.connect(
+            session_index.on_user_logged_out, dispatch_uid="msal_django.session_index"
+        )
         # A deleted user's tokens go too, from every store (Redis keys are not cascaded).
         pre_delete.connect(
             on_user_deleted, sender=get_user_model(), dispatch_uid="msal_django.user_deleted"
@@ -41,8 +36,10 @@ class MsalDjangoConfig(AppConfig):
 
         def on_setting_changed(setting: str, **kwargs: Any) -> None:
             if setting in ("MSAL_DJANGO", "SECRET_KEY", "SECRET_KEY_FALLBACKS"):
-                client.reset()
-            if setting == "MSAL_DJANGO":
-                redis_client.reset()  # REDIS_CLIENT's client is built again on next use
+                # Nothing to reset before first use (MSAL is not loaded at start-up).
+                for name in ("msal_django.client", "msal_django.stores.redis_client"):
+                    module = sys.modules.get(name)
+                    if module is not None:
+                        module.reset()  # built again on next use
 
         setting_changed.connect(on_setting_changed, weak=False, dispatch_uid="msal_django.conf")

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import msal
@@ -44,6 +47,39 @@ def get_app() -> msal.ConfidentialClientApplication:
         app = _build_app()
         _local.app, _local.generation = app, _generation
     return app
+
+
+@contextmanager
+def app_holding(state: str | None) -> Iterator[msal.ConfidentialClientApplication]:
+    """This thread's application, its token cache holding ``state`` (None: empty) for the
+    block, and emptied after it: no tokens stay in the thread's memory between calls."""
+    app = get_app()
+    app.token_cache.deserialize(state)
+    try:
+        yield app
+    finally:
+        app.token_cache.deserialize(None)
+
+
+_warnings_lock = threading.Lock()
+
+
+def initiate_auth_code_flow(scopes: list[str], redirect_uri: str, **options: Any) -> dict[str, Any]:
+    """MSAL's auth code flow (PKCE, state, nonce) for ``scopes``, started on this thread's app.
+
+    The callback takes the code in the query (``response_mode=query``): a form_post would
+    arrive cross-site without Django's ``SameSite=Lax`` session cookie, so the pending
+    sign-in could not be found. PKCE and single-use codes cover the risk, so MSAL's
+    warning that recommends form_post is silenced here, where it is raised: a filter set
+    at start-up does not survive a test runner's own warning capture (pytest's). The lock
+    keeps concurrent calls from restoring each other's filters.
+    """
+    app = get_app()
+    with _warnings_lock, warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="response_mode='form_post' is recommended", category=UserWarning
+        )
+        return dict(app.initiate_auth_code_flow(scopes, redirect_uri=redirect_uri, **options))
 
 
 def http_client() -> Any:

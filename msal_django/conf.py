@@ -1,61 +1,25 @@
-"""The ``MSAL_DJANGO`` settings dict, with its defaults, read in one place.
+"""The ``MSAL_DJANGO`` settings dict, each key declared once, read in one place.
 
-Every property reads ``django.conf.settings`` afresh, so ``override_settings`` and
+Each key is a ``Setting`` on ``Settings``: its default, how its value is read, its help
+(the documentation's settings reference shows it), and for a duration the system check
+that validates it. ``DEFAULTS``, the checks and the docs are derived from them.
+
+Every read goes to ``django.conf.settings`` afresh, so ``override_settings`` and
 pytest-django's ``settings`` fixture just work.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, overload
 
 from django.conf import settings
 
 from .redact import Secret
 
-DEFAULTS: dict[str, Any] = {
-    "CLIENT_ID": None,
-    "CLIENT_SECRET": None,
-    "CLIENT_CREDENTIAL": None,
-    "AUTHORITY": None,
-    "OIDC_AUTHORITY": None,
-    "INSTANCE_DISCOVERY": True,
-    "SCOPES": [],
-    "TOKEN_CACHE": "database",
-    "REDIS_CACHE_ALIAS": None,  # "default" unless REDIS_CLIENT is set
-    "REDIS_CLIENT": None,
-    "REDIS_CLIENT_OPTIONS": {},
-    "REDIS_KEY_PREFIX": "msal_django",
-    "REDIS_WAIT_REPLICAS": 0,
-    "REDIS_WAIT_TIMEOUT": 0.5,
-    "REDIS_TTL_MARGIN": 24 * 3600,
-    "REDIS_PENDING_CHECK_INTERVAL": 1.0,
-    "ENCRYPTION_KEYS": None,
-    "HTTP_CLIENT": None,
-    "TIMEOUT": 10,
-    "REDIRECT_URI": None,
-    "POST_LOGOUT_REDIRECT_URI": None,
-    "PROVIDER_LOGOUT": True,
-    "CREATE_USERS": True,
-    "UPDATE_USERS": True,
-    "MAX_PENDING_SIGN_INS": 5,
-    "REFRESH_TOKEN_LIFETIME": 90 * 24 * 3600,
-    "REFRESH_RACE_GRACE": 1.0,
-    "LOGOUT_TOKEN_MAX_AGE": 300,
-    "CLOCK_SKEW": 60,
-}
+T = TypeVar("T")
 
 TOKEN_CACHES = ("database", "redis")
-# Settings that are a number of seconds or a timedelta.
-DURATIONS = (
-    "REFRESH_TOKEN_LIFETIME",
-    "REFRESH_RACE_GRACE",
-    "TIMEOUT",
-    "REDIS_TTL_MARGIN",
-    "REDIS_PENDING_CHECK_INTERVAL",
-    "REDIS_WAIT_TIMEOUT",
-    "LOGOUT_TOKEN_MAX_AGE",
-    "CLOCK_SKEW",
-)
 
 
 def seconds(value: Any) -> float:
@@ -63,152 +27,176 @@ def seconds(value: Any) -> float:
     return float(value.total_seconds() if hasattr(value, "total_seconds") else value)
 
 
+def configured(name: str) -> Any:
+    """``MSAL_DJANGO[name]`` as configured, else its default."""
+    config = getattr(settings, "MSAL_DJANGO", None)
+    if isinstance(config, dict) and name in config:
+        return config[name]
+    return SETTINGS[name].default
+
+
+class Setting(Generic[T]):
+    """One key of ``MSAL_DJANGO``: read as ``msal_settings.<NAME>``.
+
+    ``check`` names the system check that validates a duration (a number of seconds, or
+    a ``timedelta``); it is None for any other kind of setting.
+    """
+
+    name: str
+
+    def __init__(
+        self, default: Any, read: Callable[[Any], T], help: str = "", *, check: str | None = None
+    ) -> None:
+        self.default, self.read, self.help, self.check = default, read, help, check
+
+    @property
+    def duration(self) -> bool:
+        return self.check is not None
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Setting[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+    def __get__(self, instance: object | None, owner: type) -> Setting[T] | T:
+        if instance is None:
+            return self
+        return self.read(configured(self.name))
+
+
+def _text(value: Any) -> str:
+    return str(value or "")
+
+
+def _optional(value: Any) -> Any:
+    return value or None
+
+
+def _whole_seconds(value: Any) -> int:
+    return int(seconds(value))
+
+
+def _credential(value: Any) -> str | dict[str, Any] | None:
+    """What MSAL is given: ``CLIENT_SECRET``, else ``CLIENT_CREDENTIAL``; no repr shows it."""
+    credential = configured("CLIENT_SECRET") or value
+    if isinstance(credential, str):
+        return Secret(credential)
+    if isinstance(credential, dict):
+        return {k: Secret(v) if isinstance(v, str) else v for k, v in credential.items()}
+    return None
+
+
+def _encryption_keys(value: Any) -> tuple[str | bytes, ...]:
+    if value:
+        return tuple(value)
+    # Derived from Django's own keys, so rotating SECRET_KEY (old one moved to
+    # SECRET_KEY_FALLBACKS) rotates the token encryption keys without sign-outs.
+    fallbacks = getattr(settings, "SECRET_KEY_FALLBACKS", [])
+    return (settings.SECRET_KEY, *fallbacks)
+
+
 class Settings:
-    """Typed access to ``settings.MSAL_DJANGO`` (see README.md for each key)."""
+    """Typed access to ``settings.MSAL_DJANGO``, one ``Setting`` per key, in the order
+    the settings reference lists them."""
 
-    def _get(self, name: str) -> Any:
-        configured = getattr(settings, "MSAL_DJANGO", None)
-        if isinstance(configured, dict) and name in configured:
-            return configured[name]
-        return DEFAULTS[name]
+    CLIENT_ID = Setting(None, _text)
+    CLIENT_SECRET: Setting[Any] = Setting(None, _optional)
+    CLIENT_CREDENTIAL = Setting(
+        None,
+        _credential,
+        "What MSAL is given: ``CLIENT_SECRET``, else ``CLIENT_CREDENTIAL``; no repr shows it.",
+    )
+    AUTHORITY: Setting[str | None] = Setting(None, _optional)
+    OIDC_AUTHORITY: Setting[str | None] = Setting(None, _optional)
+    INSTANCE_DISCOVERY = Setting(True, bool)
+    SCOPES: Setting[list[str]] = Setting([], lambda value: list(value or []))
+    TOKEN_CACHE = Setting("database", str)
+    REDIS_CACHE_ALIAS = Setting(
+        None,  # unset, so that a check can tell it from an explicit "default"
+        lambda value: str(value or "default"),
+        "The django-redis cache holding tokens when ``REDIS_CLIENT`` is unset.",
+    )
+    REDIS_CLIENT: Setting[str | None] = Setting(
+        None,
+        _optional,
+        "Dotted path of a callable returning a redis-py client (instead of the alias).",
+    )
+    REDIS_CLIENT_OPTIONS: Setting[dict[str, Any]] = Setting(
+        {}, lambda value: dict(value or {}), "Keyword arguments ``REDIS_CLIENT`` is called with."
+    )
+    REDIS_KEY_PREFIX = Setting(
+        "msal_django",
+        str,
+        "The keys' prefix with ``REDIS_CLIENT`` (the alias uses its cache's KEY_PREFIX).",
+    )
+    REDIS_WAIT_REPLICAS = Setting(
+        0, int, "Replicas that must confirm a removal (and, best effort, a write) with ``WAIT``."
+    )
+    REDIS_WAIT_TIMEOUT = Setting(
+        0.5,
+        seconds,
+        "Seconds ``WAIT`` waits for ``REDIS_WAIT_REPLICAS``.",
+        check="msal_django.E018",
+    )
+    REDIS_TTL_MARGIN = Setting(
+        24 * 3600,
+        _whole_seconds,
+        "Seconds a Redis key outlives ``REFRESH_TOKEN_LIFETIME``; a ``timedelta`` too.",
+        check="msal_django.E018",
+    )
+    REDIS_PENDING_CHECK_INTERVAL = Setting(
+        1.0,
+        seconds,
+        "Seconds between a process's checks for removals recorded while Redis was down.",
+        check="msal_django.E018",
+    )
+    ENCRYPTION_KEYS = Setting(None, _encryption_keys)
+    HTTP_CLIENT: Setting[str | None] = Setting(None, _optional)
+    TIMEOUT = Setting(
+        10,
+        seconds,
+        "Seconds each HTTP request to the provider may wait: MSAL's own HTTP client's, and "
+        "each request of an ``HTTP_CLIENT`` session that sets no timeout of its own.",
+        check="msal_django.E022",
+    )
+    REDIRECT_URI: Setting[str | None] = Setting(None, _optional)
+    POST_LOGOUT_REDIRECT_URI: Setting[str | None] = Setting(None, _optional)
+    PROVIDER_LOGOUT = Setting(True, bool)
+    CREATE_USERS = Setting(True, bool)
+    UPDATE_USERS = Setting(True, bool)
+    MAX_PENDING_SIGN_INS = Setting(5, int)
+    REFRESH_TOKEN_LIFETIME = Setting(
+        90 * 24 * 3600,
+        _whole_seconds,
+        "Seconds; a ``timedelta`` is accepted too.",
+        check="msal_django.E022",
+    )
+    REFRESH_RACE_GRACE = Setting(
+        1.0,
+        seconds,
+        "Seconds to wait for a concurrent refresh before taking a refused refresh token "
+        "for dead (providers that rotate refresh tokens strictly).",
+        check="msal_django.E022",
+    )
+    LOGOUT_TOKEN_MAX_AGE = Setting(
+        300,
+        _whole_seconds,
+        "Seconds a back-channel logout token is accepted after its ``iat``.",
+        check="msal_django.E021",
+    )
+    CLOCK_SKEW = Setting(
+        60,
+        _whole_seconds,
+        "Seconds of clock difference tolerated with the provider (``iat``, ``exp``).",
+        check="msal_django.E021",
+    )
 
-    @property
-    def CLIENT_ID(self) -> str:
-        return str(self._get("CLIENT_ID") or "")
 
-    @property
-    def CLIENT_CREDENTIAL(self) -> str | dict[str, Any] | None:
-        """What MSAL is given: ``CLIENT_SECRET``, else ``CLIENT_CREDENTIAL``; no repr shows it."""
-        credential = self._get("CLIENT_SECRET") or self._get("CLIENT_CREDENTIAL")
-        if isinstance(credential, str):
-            return Secret(credential)
-        if isinstance(credential, dict):
-            return {k: Secret(v) if isinstance(v, str) else v for k, v in credential.items()}
-        return None
-
-    @property
-    def AUTHORITY(self) -> str | None:
-        return self._get("AUTHORITY") or None
-
-    @property
-    def OIDC_AUTHORITY(self) -> str | None:
-        return self._get("OIDC_AUTHORITY") or None
-
-    @property
-    def INSTANCE_DISCOVERY(self) -> bool:
-        return bool(self._get("INSTANCE_DISCOVERY"))
-
-    @property
-    def SCOPES(self) -> list[str]:
-        return list(self._get("SCOPES") or [])
-
-    @property
-    def TOKEN_CACHE(self) -> str:
-        return str(self._get("TOKEN_CACHE"))
-
-    @property
-    def REDIS_CACHE_ALIAS(self) -> str:
-        """The django-redis cache holding tokens when ``REDIS_CLIENT`` is unset."""
-        return str(self._get("REDIS_CACHE_ALIAS") or "default")
-
-    @property
-    def REDIS_CLIENT(self) -> str | None:
-        """Dotted path of a callable returning a redis-py client (instead of the alias)."""
-        return self._get("REDIS_CLIENT") or None
-
-    @property
-    def REDIS_CLIENT_OPTIONS(self) -> dict[str, Any]:
-        """Keyword arguments ``REDIS_CLIENT`` is called with."""
-        return dict(self._get("REDIS_CLIENT_OPTIONS") or {})
-
-    @property
-    def REDIS_KEY_PREFIX(self) -> str:
-        """The keys' prefix with ``REDIS_CLIENT`` (the alias uses its cache's KEY_PREFIX)."""
-        return str(self._get("REDIS_KEY_PREFIX"))
-
-    @property
-    def REDIS_WAIT_REPLICAS(self) -> int:
-        """Replicas that must confirm a removal (and, best effort, a write) with ``WAIT``."""
-        return int(self._get("REDIS_WAIT_REPLICAS"))
-
-    @property
-    def REDIS_WAIT_TIMEOUT(self) -> float:
-        """Seconds ``WAIT`` waits for ``REDIS_WAIT_REPLICAS``."""
-        return seconds(self._get("REDIS_WAIT_TIMEOUT"))
-
-    @property
-    def REDIS_TTL_MARGIN(self) -> int:
-        """Seconds a Redis key outlives ``REFRESH_TOKEN_LIFETIME``; a ``timedelta`` too."""
-        return int(seconds(self._get("REDIS_TTL_MARGIN")))
-
-    @property
-    def REDIS_PENDING_CHECK_INTERVAL(self) -> float:
-        """Seconds between a process's checks for removals recorded while Redis was down."""
-        return seconds(self._get("REDIS_PENDING_CHECK_INTERVAL"))
-
-    @property
-    def ENCRYPTION_KEYS(self) -> tuple[str | bytes, ...]:
-        keys = self._get("ENCRYPTION_KEYS")
-        if keys:
-            return tuple(keys)
-        # Derived from Django's own keys, so rotating SECRET_KEY (old one moved to
-        # SECRET_KEY_FALLBACKS) rotates the token encryption keys without sign-outs.
-        fallbacks = getattr(settings, "SECRET_KEY_FALLBACKS", [])
-        return (settings.SECRET_KEY, *fallbacks)
-
-    @property
-    def HTTP_CLIENT(self) -> str | None:
-        return self._get("HTTP_CLIENT") or None
-
-    @property
-    def TIMEOUT(self) -> float:
-        """Seconds MSAL's own HTTP client waits for the provider (without HTTP_CLIENT)."""
-        return seconds(self._get("TIMEOUT"))
-
-    @property
-    def REDIRECT_URI(self) -> str | None:
-        return self._get("REDIRECT_URI") or None
-
-    @property
-    def POST_LOGOUT_REDIRECT_URI(self) -> str | None:
-        return self._get("POST_LOGOUT_REDIRECT_URI") or None
-
-    @property
-    def PROVIDER_LOGOUT(self) -> bool:
-        return bool(self._get("PROVIDER_LOGOUT"))
-
-    @property
-    def CREATE_USERS(self) -> bool:
-        return bool(self._get("CREATE_USERS"))
-
-    @property
-    def UPDATE_USERS(self) -> bool:
-        return bool(self._get("UPDATE_USERS"))
-
-    @property
-    def MAX_PENDING_SIGN_INS(self) -> int:
-        return int(self._get("MAX_PENDING_SIGN_INS"))
-
-    @property
-    def REFRESH_RACE_GRACE(self) -> float:
-        """Seconds to wait for a concurrent refresh before taking a refused refresh token
-        for dead (providers that rotate refresh tokens strictly)."""
-        return seconds(self._get("REFRESH_RACE_GRACE"))
-
-    @property
-    def REFRESH_TOKEN_LIFETIME(self) -> int:
-        """Seconds; a ``timedelta`` is accepted too."""
-        return int(seconds(self._get("REFRESH_TOKEN_LIFETIME")))
-
-    @property
-    def LOGOUT_TOKEN_MAX_AGE(self) -> int:
-        """Seconds a back-channel logout token is accepted after its ``iat``."""
-        return int(seconds(self._get("LOGOUT_TOKEN_MAX_AGE")))
-
-    @property
-    def CLOCK_SKEW(self) -> int:
-        """Seconds of clock difference tolerated with the provider (``iat``, ``exp``)."""
-        return int(seconds(self._get("CLOCK_SKEW")))
-
+SETTINGS: dict[str, Setting[Any]] = {
+    name: value for name, value in vars(Settings).items() if isinstance(value, Setting)
+}
+DEFAULTS: dict[str, Any] = {name: setting.default for name, setting in SETTINGS.items()}
 
 msal_settings = Settings()

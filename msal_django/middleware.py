@@ -13,9 +13,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from . import failures
 from .exceptions import InteractionRequired, ProviderError, StoreUnavailable
+from .failures import failure_page
 from .redact import loggable
-from .views import error_page
 
 logger = logging.getLogger("msal_django")
 
@@ -66,14 +67,9 @@ class InteractionRequiredMiddleware:
             logger.warning("Answering 503: %s", loggable(exception))
             if not is_navigation(request):
                 response = JsonResponse({"error": "temporarily_unavailable"}, status=503)
-                response["Retry-After"] = "30"
+                response["Retry-After"] = failures.RETRY_AFTER
                 return response
-            return error_page(
-                request,
-                503,
-                "Temporarily unavailable",
-                "A service this page needs is not answering. Please try again in a moment.",
-            )
+            return failure_page(request, failures.TEMPORARILY_UNAVAILABLE)
         return None
 
 

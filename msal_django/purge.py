@@ -16,9 +16,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .logout import send_account_removed
 from .models import CachedAccount
-from .signals import account_removed
+from .signals import account_removed, send_account_removed
 from .stores import get_store
 
 logger = logging.getLogger("msal_django")

@@ -17,6 +17,30 @@
 
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING
+
 from django.dispatch import Signal
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+logger = logging.getLogger("msal_django")
+
 account_removed = Signal()
+
+
+def send_account_removed(
+    sender: type, home_account_id: str, *, user: AbstractBaseUser | None, reason: str
+) -> None:
+    """Send ``account_removed``; a receiver that raises is logged and the removal stands."""
+    for receiver, response in account_removed.send_robust(
+        sender=sender, home_account_id=home_account_id, user=user, reason=reason
+    ):
+        if isinstance(response, Exception):
+            logger.error(
+                "account_removed receiver %r raised %s; the removal stands.",
+                receiver,
+                type(response).__name__,
+                exc_info=response,
+            )

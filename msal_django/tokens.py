@@ -1,22 +1,25 @@
-"""``get_token``: load the user's partition, acquire silently, save only if MSAL changed it."""
+"""The token layer: ``get_token`` (load the user's partition, acquire silently, save only if
+MSAL changed it), and the sign-in's code redeemed and its tokens stored."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from asgiref.sync import sync_to_async
 from django.views.decorators.debug import sensitive_variables
+from msal.oauth2cli.oidc import IdTokenError
 
 from . import client
-from .checks import RESERVED_SCOPES
+from .accounts import remove_account
 from .conf import msal_settings
+from .constants import RESERVED_SCOPES, SESSION_ACCOUNT_KEY, SESSION_LEARNED_ACCOUNT_KEY
 from .exceptions import InteractionRequired, ProviderError
-from .logout import SESSION_ACCOUNT_KEY, SESSION_LEARNED_ACCOUNT_KEY, remove_account
 from .redact import Secret, describe
-from .stores import get_store, newest_account_of
+from .stores import AccountInfo, Partition, TokenStore, get_store, newest_account_of
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -177,7 +180,7 @@ def api_scopes(scopes: Iterable[str]) -> list[str]:
     return kept
 
 
-def _newer_partition(store: Any, partition: Any, user_id: Any) -> Any:
+def _newer_partition(store: TokenStore, partition: Partition, user_id: Any) -> Partition | None:
     """The partition if another request saves it within ``REFRESH_RACE_GRACE``, else None."""
     deadline = time.monotonic() + msal_settings.REFRESH_RACE_GRACE
     while True:
@@ -196,10 +199,7 @@ def _silent(
     state: str, home_account_id: str, scopes: list[str]
 ) -> tuple[dict[str, Any] | None, str | None]:
     """MSAL's silent acquisition on ``state``: its result, and the new state if it changed."""
-    app = client.get_app()
-    cache = app.token_cache
-    cache.deserialize(state)
-    try:
+    with client.app_holding(state) as app:
         account = {"home_account_id": home_account_id, "environment": app.authority.instance}
         try:
             result = app.acquire_token_silent_with_error(scopes, account)
@@ -207,9 +207,8 @@ def _silent(
             raise ProviderError(
                 f"The identity provider could not be reached: {describe(exc)}", transient=True
             ) from None  # MSAL's frames hold the refresh token and the client secret
+        cache = app.token_cache
         return _masked(result), (Secret(cache.serialize()) if cache.has_state_changed else None)
-    finally:
-        cache.deserialize(None)  # keep no tokens in this thread's memory between calls
 
 
 def _masked(result: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -229,7 +228,7 @@ def _refresh_token_is_dead(result: dict[str, Any] | None) -> bool:
     )
 
 
-def _lost_race(store: Any, home_account_id: str, scopes: list[str]) -> None:
+def _lost_race(store: TokenStore, home_account_id: str, scopes: list[str]) -> None:
     # Another request wrote the partition since we loaded it, or logout removed it.
     if not store.load(home_account_id).exists:
         raise InteractionRequired(scopes, error="signed_out")
@@ -250,3 +249,62 @@ def _raise_for(result: dict[str, Any] | None, scopes: list[str]) -> NoReturn:
     raise ProviderError(
         f"The identity provider refused to issue a token: {error}", error=error, transient=False
     )
+
+
+# -- sign-in: the code redeemed, the tokens stored ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Redeemed:
+    """A redeemed authorization code: the ID token's claims and the account's tokens."""
+
+    claims: dict[str, Any]
+    home_account_id: str
+    state: str = field(repr=False)  # MSAL's serialized cache: tokens
+
+
+@dataclass(frozen=True, slots=True)
+class NotRedeemed:
+    """The code could not be redeemed; ``error`` says why (an OAuth error or our own)."""
+
+    error: str
+
+
+@sensitive_variables()  # codes, the PKCE verifier and tokens
+def redeem(flow: dict[str, Any], response: dict[str, str]) -> Redeemed | NotRedeemed:
+    """Exchange the code with this thread's MSAL app, on an empty cache of its own.
+
+    Raises ``ProviderError`` when the provider cannot be reached.
+    """
+    with client.app_holding(None) as app:
+        try:
+            result = app.acquire_token_by_auth_code_flow(flow, response)
+        except ValueError:  # MSAL: the response does not match the flow (state)
+            return NotRedeemed("invalid_state")
+        except IdTokenError:  # a wrong nonce, audience or issuer in the ID token
+            return NotRedeemed("invalid_id_token")
+        except client.TRANSIENT_ERRORS as exc:
+            raise ProviderError(describe(exc), transient=True) from None  # code, verifier
+        if "error" in result:
+            return NotRedeemed(str(result["error"]))
+        accounts = app.get_accounts()
+        if len(accounts) != 1:
+            return NotRedeemed("no_account")
+        return Redeemed(
+            claims=result.get("id_token_claims") or {},
+            home_account_id=accounts[0]["home_account_id"],
+            state=Secret(app.token_cache.serialize()),
+        )
+
+
+@sensitive_variables()
+def store_sign_in(redeemed: Redeemed, user: AbstractBaseUser) -> None:
+    """Store a sign-in's tokens for ``user``, replacing the account's (they are the newest).
+
+    Raises ``StoreUnavailable`` when the store does not answer.
+    """
+    claims = redeemed.claims
+    info = AccountInfo(
+        username=str(claims.get("preferred_username", "")), tenant_id=str(claims.get("tid", ""))
+    )
+    get_store().replace(redeemed.home_account_id, redeemed.state, user, info)

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
@@ -20,7 +21,15 @@ from msal_django import client as msal_client
 from msal_django.signals import account_removed
 from msal_django.testing import IdentityProvider
 
-from .redis_servers import REDIS_CLI, REDIS_SERVER, RedisClusterServers
+from .redis_servers import (
+    REDIS_CLI,
+    REDIS_SERVER,
+    RedisClusterServers,
+    RedisServer,
+    cache,
+    requires_redis_server,
+    sentinel_cache,
+)
 
 CLIENT_ID = "msal-django-tests"
 CLIENT_SECRET = "tests-client-secret-0123456789"
@@ -38,7 +47,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def registered_idp(identity_provider: IdentityProvider) -> IdentityProvider:
+def _provider(identity_provider: IdentityProvider) -> IdentityProvider:
+    """The plugin's provider (started once), with this suite's client registered."""
     identity_provider.register_client(
         CLIENT_ID,
         CLIENT_SECRET,
@@ -48,22 +58,15 @@ def registered_idp(identity_provider: IdentityProvider) -> IdentityProvider:
     return identity_provider
 
 
-@pytest.fixture(autouse=True)
-def msal_config(settings, registered_idp: IdentityProvider) -> Iterator[IdentityProvider]:
-    """Every test talks to the real local provider over HTTPS, through real MSAL."""
-    registered_idp.reset()
-    settings.MSAL_DJANGO = {
-        **django_settings.MSAL_DJANGO,
-        "AUTHORITY": registered_idp.authority,
-    }
-    msal_client.reset()
-    yield registered_idp
-    msal_client.reset()
-
-
 @pytest.fixture
-def idp(msal_config: IdentityProvider) -> IdentityProvider:
-    return msal_config
+def idp(settings, _provider: IdentityProvider) -> Iterator[IdentityProvider]:
+    """The local identity provider, reset, and the settings pointing at it: the test
+    talks to it over HTTPS through real MSAL. The one provider fixture of this suite."""
+    _provider.reset()
+    settings.MSAL_DJANGO = {**django_settings.MSAL_DJANGO, "AUTHORITY": _provider.authority}
+    msal_client.reset()
+    yield _provider
+    msal_client.reset()
 
 
 class _Records(logging.Handler):
@@ -76,8 +79,10 @@ class _Records(logging.Handler):
 
 
 @pytest.fixture(autouse=True)
-def no_secret_in_logs(msal_config: IdentityProvider) -> Iterator[None]:
+def no_secret_in_logs(request) -> Iterator[None]:
     """Every test: no code, token or client secret in any log record it produced."""
+    # What the provider issued, if the test talks to it.
+    provider = request.getfixturevalue("idp") if "idp" in request.fixturenames else None
     records = _Records()
     root = logging.getLogger()
     root.addHandler(records)
@@ -86,29 +91,110 @@ def no_secret_in_logs(msal_config: IdentityProvider) -> Iterator[None]:
     finally:
         root.removeHandler(records)
     text = "\n".join(records.texts)
-    secrets = [CLIENT_SECRET, *msal_config.issued_secrets()]
+    secrets = [CLIENT_SECRET, *(provider.issued_secrets() if provider else [])]
     leaked = [secret[:10] + "..." for secret in secrets if secret and secret in text]
     assert leaked == [], "a secret was logged"
 
 
 @pytest.fixture(params=["database", "redis"])
-def store_backend(request, settings, msal_config) -> Iterator[str]:
+def store_backend(request, settings, idp) -> Iterator[str]:
     """Runs the test against each token store; the Redis one in the "redis" test cache."""
+    yield from _use_store(request, settings, request.param)
+
+
+@pytest.fixture(
+    params=[
+        "database",
+        "redis",
+        pytest.param("shard", marks=requires_redis_server),
+        pytest.param("sentinel", marks=requires_redis_server),
+        pytest.param("cluster", marks=requires_redis_server),
+    ]
+)
+def any_store(request, settings, idp) -> Iterator[str]:
+    """``store_backend``'s stores, the Redis store through django-redis's ShardClient and
+    SentinelClient, and through ``REDIS_CLIENT`` on a Redis Cluster, on real redis-server
+    processes: the store suite runs on each."""
+    yield from _use_store(request, settings, request.param)
+
+
+def _use_store(request, settings, name: str) -> Iterator[str]:
+    if name == "cluster":
+        cluster = request.getfixturevalue("redis_cluster")
+        prefix = f"{settings.REDIS_TEST_PREFIX}-store-suite"
+        config = {k: v for k, v in settings.MSAL_DJANGO.items() if k != "REDIS_CACHE_ALIAS"}
+        path = "redis.cluster.RedisCluster"
+        settings.MSAL_DJANGO = {**config, **redis_client_settings(prefix, cluster.options(), path)}
+        yield "redis"
+        delete_keys(cluster.client(), f"{prefix}:*")
+        return
+    alias = "redis" if name in ("database", "redis") else name
+    if name == "shard":
+        servers = request.getfixturevalue("shards")
+        entry = cache(
+            [s.url for s in servers], "shard", CLIENT_CLASS="django_redis.client.ShardClient"
+        )
+        settings.CACHES = {**settings.CACHES, alias: entry}
+    elif name == "sentinel":
+        watcher = request.getfixturevalue("sentinel")[2]
+        settings.CACHES = {**settings.CACHES, alias: sentinel_cache(watcher)}
+    store = "database" if name == "database" else "redis"
     settings.MSAL_DJANGO = {
         **settings.MSAL_DJANGO,
-        "TOKEN_CACHE": request.param,
-        "REDIS_CACHE_ALIAS": "redis",
+        "TOKEN_CACHE": store,
+        "REDIS_CACHE_ALIAS": alias,
     }
-    yield request.param
-    if request.param == "redis":
-        flush_redis_prefix("redis")
+    yield store
+    if store == "redis":
+        flush_redis_prefix(alias)
 
 
 def flush_redis_prefix(alias: str) -> None:
     """Delete every key of the cache ``alias`` (its KEY_PREFIX only)."""
     from django.core.cache import caches
 
-    caches[alias].delete_pattern("*")
+    caches[alias].delete_pattern("*")  # type: ignore[attr-defined]  # django-redis's
+
+
+# -- real redis-server processes (tests/redis_servers.py): shards, and a Sentinel
+
+
+@pytest.fixture(scope="session")
+def shards(tmp_path_factory):
+    servers = [RedisServer(tmp_path_factory.mktemp(f"shard{i}")).start() for i in range(2)]
+    yield servers
+    for server in servers:
+        server.kill()
+
+
+@pytest.fixture(scope="session")
+def sentinel(tmp_path_factory):
+    # Replicas sync at once, not after redis-server's default 5 s delay.
+    no_delay = "repl-diskless-sync-delay 0"
+    primary = RedisServer(tmp_path_factory.mktemp("primary"), no_delay).start()
+    # A service name of its own: django-redis keeps its pools per URL for the process.
+    name = f"tokens{primary.port}"
+    replica = RedisServer(
+        tmp_path_factory.mktemp("replica"), f"replicaof 127.0.0.1 {primary.port}", no_delay
+    ).start()
+    watcher = RedisServer(
+        tmp_path_factory.mktemp("sentinel"),
+        f"sentinel monitor {name} 127.0.0.1 {primary.port} 1",
+        f"sentinel down-after-milliseconds {name} 1000",
+        f"sentinel failover-timeout {name} 5000",
+        sentinel=True,
+    ).start()
+    deadline = time.monotonic() + 10
+    while not watcher.client().execute_command("SENTINEL", "REPLICAS", name):
+        assert time.monotonic() < deadline, "the sentinel never saw the replica"
+        time.sleep(0.1)
+    while replica.client().info("replication")["master_link_status"] != "up":
+        assert time.monotonic() < deadline, "the replica never synced"
+        time.sleep(0.05)
+    watcher.service = name
+    yield primary, replica, watcher
+    for server in (watcher, replica, primary):
+        server.kill()
 
 
 @pytest.fixture(scope="session")

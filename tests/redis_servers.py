@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -103,6 +104,16 @@ def cache(location: str | list[str], prefix: str, **options: object) -> dict[str
     }
 
 
+def sentinel_cache(watcher: RedisServer) -> dict[str, object]:
+    return cache(
+        f"redis://{watcher.service}/0",
+        "sentinel",
+        CLIENT_CLASS="django_redis.client.SentinelClient",
+        CONNECTION_FACTORY="django_redis.pool.SentinelConnectionFactory",
+        SENTINELS=[("127.0.0.1", watcher.port)],
+    )
+
+
 class RedisClusterServers:
     """A real Redis Cluster: ``size`` ``redis-server --cluster-enabled yes`` processes on
     free loopback ports (bus ports too), joined by ``redis-cli --cluster create`` with one
@@ -165,7 +176,7 @@ class RedisClusterServers:
             r[3] == b"connected" for r in replicas
         )
 
-    def client(self, **options: object) -> redis.cluster.RedisCluster:
+    def client(self, **options: Any) -> redis.cluster.RedisCluster:
         return redis.cluster.RedisCluster(
             host="127.0.0.1", port=self.nodes[0].port, socket_timeout=2, **options
         )

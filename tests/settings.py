@@ -110,7 +110,7 @@ CACHES = {
     },
 }
 
-# Completed per test by the msal_config fixture (tests/conftest.py) with the local provider.
+# Completed per test by the idp fixture (tests/conftest.py) with the local provider.
 MSAL_DJANGO = {
     "CLIENT_ID": "msal-django-tests",
     "CLIENT_SECRET": "tests-client-secret-0123456789",

@@ -13,7 +13,7 @@ from django.test import Client
 from msal_django.models import CachedAccount
 from msal_django.stores import get_store
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 CHANGELIST = "/admin/msal_django/cachedaccount/"
 
 
@@ -26,7 +26,7 @@ def staff(client: Client, *, can_revoke: bool) -> Client:
 
 
 def secrets_of(home_account_id: str) -> list[str]:
-    state = json.loads(get_store().load(home_account_id).state)
+    state = json.loads(get_store().load(home_account_id).state or "null")
     found = [
         e["secret"]
         for kind in ("AccessToken", "RefreshToken", "IdToken")

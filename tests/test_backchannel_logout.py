@@ -15,7 +15,7 @@ from django.core import checks
 from django.test import Client
 
 from msal_django import logout_token
-from msal_django.logout import SESSION_SID_KEY
+from msal_django.constants import SESSION_SID_KEY
 from msal_django.logout_token import BACKCHANNEL_LOGOUT_EVENT
 from msal_django.models import CachedAccount, SignInSession
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
@@ -24,6 +24,7 @@ pytestmark = [
     pytest.mark.django_db,
     # The HMAC case signs with the (short) client secret on purpose.
     pytest.mark.filterwarnings("ignore:The HMAC key is"),
+    pytest.mark.usefixtures("idp"),
 ]
 
 URL = "/auth/logout/backchannel/"
@@ -139,7 +140,7 @@ REJECTED = {
     "unknown_kid": lambda idp, c: jwt.encode(
         c, foreign_key(), algorithm="RS256", headers={"kid": "not-a-known-kid"}
     ),
-    "alg_none": lambda idp, c: jwt.encode(c, None, algorithm="none", headers={"kid": idp.kid}),
+    "alg_none": lambda idp, c: jwt.encode(c, "", algorithm="none", headers={"kid": idp.kid}),
     "hmac_with_client_secret": lambda idp, c: jwt.encode(
         c, CLIENT_SECRET, algorithm="HS256", headers={"kid": idp.kid}
     ),
@@ -357,20 +358,20 @@ def test_a_database_failure_is_a_retryable_400_and_the_retry_works(idp, alice_cl
     """Section 2.8: the provider may retry; the jti must not be spent by the failed try."""
     from django.db import DatabaseError
 
-    from msal_django import sessions
+    from msal_django import session_index
 
-    real_end_sessions = sessions.end_sessions
+    real_end_sessions = session_index.end_sessions
 
     def database_fails(**match):  # stands in for the database failing at that moment
         raise DatabaseError("the database went away")
 
     token = idp.logout_token(CLIENT_ID, "alice", alice_client.session[SESSION_SID_KEY])
-    monkeypatch.setattr(sessions, "end_sessions", database_fails)
+    monkeypatch.setattr(session_index, "end_sessions", database_fails)
     response = post(token)
     assert response.status_code == 400
     assert response.json()["error"] == "temporarily_unavailable"
     assert_signed_in(alice_client)
 
-    monkeypatch.setattr(sessions, "end_sessions", real_end_sessions)
+    monkeypatch.setattr(session_index, "end_sessions", real_end_sessions)
     assert post(token).status_code == 200
     assert alice_client.get("/").content == b"home:"

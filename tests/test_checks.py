@@ -95,3 +95,16 @@ def test_durations_accept_seconds_or_a_timedelta(settings):
 
     with_config(settings, REFRESH_TOKEN_LIFETIME=timedelta(days=30), TIMEOUT=2.5, CLOCK_SKEW=0)
     assert check_settings() == []
+
+
+def test_a_subclass_of_msal_backend_satisfies_the_backend_check(settings):
+    settings.AUTHENTICATION_BACKENDS = ["tests.test_signin.ProjectBackend"]
+    assert "msal_django.E013" not in ids()
+
+
+def test_msal_backend_listed_beside_a_subclass_is_a_warning(settings):
+    settings.AUTHENTICATION_BACKENDS = [
+        "tests.test_signin.RefusingBackend",
+        "msal_django.backends.MsalBackend",
+    ]
+    assert ids() == ["msal_django.W013"]

@@ -8,10 +8,10 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from msal_django.logout import SESSION_SID_KEY
+from msal_django.constants import SESSION_SID_KEY
 from msal_django.models import CachedAccount, SignInSession
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 
 URL = "/auth/logout/frontchannel/"
 

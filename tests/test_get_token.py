@@ -12,7 +12,7 @@ from django.test import Client
 import msal_django
 from msal_django.models import CachedAccount
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 
 
 @contextmanager
@@ -28,11 +28,11 @@ def count_redis_commands():
         commands.append(str(args[0]).upper())
         return original(self, *args, **options)
 
-    AbstractConnection.send_command = wrapper  # type: ignore[method-assign]
+    AbstractConnection.send_command = wrapper
     try:
         yield commands
     finally:
-        AbstractConnection.send_command = original  # type: ignore[method-assign]
+        AbstractConnection.send_command = original
 
 
 @contextmanager
@@ -53,7 +53,7 @@ def token_of(client: Client, scopes: str = "User.Read"):
     return response
 
 
-def test_cache_hit_makes_no_provider_request_and_no_store_write(store_backend, idp, alice_client):
+def test_cache_hit_makes_no_provider_request_and_no_store_write(any_store, idp, alice_client):
     first = token_of(alice_client)
     assert first.status_code == 200
     before = idp.count()
@@ -63,7 +63,7 @@ def test_cache_hit_makes_no_provider_request_and_no_store_write(store_backend, i
             assert again.json() == first.json()
     assert idp.count() == before
     assert writes == []
-    if store_backend == "redis":
+    if any_store == "redis":
         assert commands == ["GET"] * 5  # one Redis command per hit, and no write
     else:
         assert commands == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,7 +14,9 @@ from msal_django import tokens
 from msal_django.models import CachedAccount, SignInSession
 from msal_django.signals import account_removed
 
-pytestmark = pytest.mark.django_db
+from .races import run_in_threads, running_in_threads
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 
 
 def test_logout_get_shows_a_confirmation_page(alice_client):
@@ -93,22 +94,6 @@ def test_logout_of_one_user_leaves_the_other(sign_in):
     assert bob.get("/token/").status_code == 200
 
 
-def _refresh_until(stop, home_account_id, user, logged_out_at, late_tokens):
-    from django.db import connection
-
-    try:
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                tokens.acquire(home_account_id, ["User.Read"], user=user)
-            except msal_django.InteractionRequired:
-                continue
-            if logged_out_at and started > logged_out_at[0]:
-                late_tokens.append(started)
-    finally:
-        connection.close()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_logout_racing_refreshes_never_leaves_a_token(idp, sign_in):
     """Threads refresh the same account while it logs out: no token after logout returns."""
@@ -119,35 +104,25 @@ def test_logout_racing_refreshes_never_leaves_a_token(idp, sign_in):
         account = CachedAccount.objects.get()
         logged_out_at: list[float] = []
         late_tokens: list[float] = []
-        stop = threading.Event()
-        args = (stop, account.home_account_id, account.user, logged_out_at, late_tokens)
-        threads = [threading.Thread(target=_refresh_until, args=args) for _ in range(3)]
-        for t in threads:
-            t.start()
-        time.sleep(0.3)
-        assert client.post("/auth/logout/").status_code == 302
-        logged_out_at.append(time.monotonic())
-        time.sleep(0.3)
-        stop.set()
-        for t in threads:
-            t.join()
+
+        def refresh_until(stop, account=account, logged_out_at=logged_out_at, late=late_tokens):
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    tokens.acquire(account.home_account_id, ["User.Read"], user=account.user)
+                except msal_django.InteractionRequired:
+                    continue
+                if logged_out_at and started > logged_out_at[0]:
+                    late.append(started)
+
+        with running_in_threads(refresh_until, 3):
+            time.sleep(0.3)
+            assert client.post("/auth/logout/").status_code == 302
+            logged_out_at.append(time.monotonic())
+            time.sleep(0.3)
         assert late_tokens == []
         assert not CachedAccount.objects.exists()
         assert idp.count("token", grant_type="refresh_token") > 0
-
-
-def _refresh_n_times(home_account_id, user, n, outcomes):
-    from django.db import connection
-
-    try:
-        for _ in range(n):
-            try:
-                tokens.acquire(home_account_id, ["User.Read"], user=user)
-                outcomes.append("token")
-            except Exception as exc:  # recorded and asserted on below
-                outcomes.append(f"{type(exc).__name__}:{getattr(exc, 'error', '')}")
-    finally:
-        connection.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -159,16 +134,16 @@ def test_concurrent_refreshes_with_strictly_rotating_refresh_tokens_keep_the_acc
     sign_in(Client(), "alice")
     account = CachedAccount.objects.get()
     outcomes: list[str] = []
-    threads = [
-        threading.Thread(
-            target=_refresh_n_times, args=(account.home_account_id, account.user, 4, outcomes)
-        )
-        for _ in range(3)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+
+    def refresh_4_times():
+        for _ in range(4):
+            try:
+                tokens.acquire(account.home_account_id, ["User.Read"], user=account.user)
+                outcomes.append("token")
+            except Exception as exc:  # recorded and asserted on below
+                outcomes.append(f"{type(exc).__name__}:{getattr(exc, 'error', '')}")
+
+    run_in_threads(refresh_4_times, 3)
     assert outcomes.count("token") >= 10, outcomes
     assert "InteractionRequired" not in outcomes
     assert CachedAccount.objects.filter(home_account_id=account.home_account_id).exists()

@@ -14,7 +14,7 @@ from msal_django.stores import get_store
 
 from .conftest import CLIENT_SECRET
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 
 
 def test_a_whole_journey_logs_no_secret(idp, caplog):
@@ -51,7 +51,7 @@ def test_an_error_report_shows_no_code_or_token(idp, monkeypatch, caplog):
     def database_fails(*args, **kwargs):  # stands in for a database that fails right then
         raise DatabaseError("the database went away")
 
-    monkeypatch.setattr("msal_django.sessions.record_sign_in", database_fails)
+    monkeypatch.setattr("msal_django.session_index.record_sign_in", database_fails)
     client = Client(raise_request_exception=False)
     start = client.get("/auth/login/")
     callback = urlsplit(idp.sign_in(start["Location"], "alice"))

@@ -20,7 +20,7 @@ from msal_django.models import CachedAccount
 from msal_django.purge import parse_duration, purge, select_accounts
 from msal_django.stores import AccountInfo, get_store
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 
 STATE = '{"AccessToken": {}, "RefreshToken": {"rt": {"secret": "x"}}, "IdToken": {}}'
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 import redis
-from django.db import connection
 from django.test import Client
 
 import msal_django
@@ -16,10 +14,10 @@ from msal_django.models import CachedAccount
 from msal_django.stores import AccountInfo
 from msal_django.stores.redis import redis_store
 
-from .redis_servers import cache, requires_redis_server
-from .test_redis_scale import sentinel, sentinel_cache, shards  # noqa: F401
+from .races import running_in_threads
+from .redis_servers import cache, requires_redis_server, sentinel_cache
 
-pytestmark = [pytest.mark.django_db, requires_redis_server]
+pytestmark = [pytest.mark.django_db, requires_redis_server, pytest.mark.usefixtures("idp")]
 
 
 def test_shards_each_hold_their_accounts(settings, request):
@@ -62,40 +60,42 @@ def test_failover_while_requests_run(settings, request, idp, sign_in):
     client = Client()
     sign_in(client, "alice")
     account = CachedAccount.objects.get()
+    # Replication is asynchronous: the sign-in must be on the replica before the failover
+    # (on a loaded machine it may lag that long, and the failover would lose the account).
+    deadline = time.monotonic() + 10
+    while (
+        replica.client().info("replication")["slave_repl_offset"]
+        < primary.client().info("replication")["master_repl_offset"]
+    ):
+        assert time.monotonic() < deadline, "the replica never caught up"
+        time.sleep(0.02)
     outcomes: list[str] = []
-    stop = threading.Event()
 
-    def run():
-        try:
-            while not stop.is_set():
-                try:
-                    tokens.acquire(account.home_account_id, ["User.Read"], user=account.user)
-                    outcomes.append("ok")
-                except msal_django.StoreUnavailable:
-                    outcomes.append("unavailable")
-                    time.sleep(0.05)
-        finally:
-            connection.close()
+    def run(stop):
+        while not stop.is_set():
+            try:
+                tokens.acquire(account.home_account_id, ["User.Read"], user=account.user)
+                outcomes.append("ok")
+            except msal_django.StoreUnavailable:
+                outcomes.append("unavailable")
+                time.sleep(0.05)
+            except msal_django.InteractionRequired as exc:
+                outcomes.append(str(exc.error))  # the account was lost: the test fails
 
     def role(server):
         return server.client().role()[0]
 
     before = role(primary), role(replica)
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for t in threads:
-        t.start()
-    time.sleep(0.3)
-    watcher.client().execute_command("SENTINEL", "FAILOVER", watcher.service)
-    deadline = time.monotonic() + 15
-    while role(replica) != b"master":
-        assert time.monotonic() < deadline, "no failover"
-        time.sleep(0.05)
-    time.sleep(1.5)
-    promoted_at = len(outcomes)
-    time.sleep(0.5)
-    stop.set()
-    for t in threads:
-        t.join()
+    with running_in_threads(run, 3):
+        time.sleep(0.3)
+        watcher.client().execute_command("SENTINEL", "FAILOVER", watcher.service)
+        deadline = time.monotonic() + 15
+        while role(replica) != b"master":
+            assert time.monotonic() < deadline, "no failover"
+            time.sleep(0.05)
+        time.sleep(1.5)
+        promoted_at = len(outcomes)
+        time.sleep(0.5)
     assert before == (b"master", b"slave")
     assert "ok" in outcomes[:promoted_at]
     assert outcomes[promoted_at:]

@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -32,9 +33,10 @@ from msal_django.stores.redis import _HEAD as REDIS_HEAD
 from msal_django.stores.redis import FORMAT, apply_pending_removals, redis_store
 
 from .conftest import delete_keys, flush_redis_prefix, redis_client_settings
+from .races import run_in_threads
 from .redis_servers import RedisServer, cache, free_port, requires_redis_server
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 
 ROOT = Path(__file__).resolve().parent.parent
 SCOPES = ["User.Read"]
@@ -49,7 +51,7 @@ class RedisTokens:
 
 
 @pytest.fixture(params=["alias", "client", "cluster"])
-def redis_tokens(request, settings, msal_config):
+def redis_tokens(request, settings, idp):
     config = {k: v for k, v in settings.MSAL_DJANGO.items() if k != "REDIS_CACHE_ALIAS"}
     if request.param == "alias":
         settings.MSAL_DJANGO = {**config, "TOKEN_CACHE": "redis", "REDIS_CACHE_ALIAS": "redis"}
@@ -84,7 +86,7 @@ def redis_tokens(request, settings, msal_config):
     delete_keys(redis_store._locate("x")[0], f"{prefix}:*")
 
 
-def raw(home_account_id: str) -> tuple[bytes | None, int]:
+def raw(home_account_id: str) -> tuple[Any, int]:
     server, key = redis_store._locate(home_account_id)
     return server.get(key), server.ttl(key)
 
@@ -180,23 +182,12 @@ def test_concurrent_refreshes_never_lose_the_newest_refresh_token(redis_tokens, 
     client = Client()
     sign_in(client, "alice")
     account = CachedAccount.objects.get()
-    errors: list[BaseException] = []
 
-    def refresh(n):
-        try:
-            for _ in range(n):
-                tokens.acquire(account.home_account_id, ["User.Read"], user=account.user)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def refresh_6_times():
+        for _ in range(6):
+            tokens.acquire(account.home_account_id, ["User.Read"], user=account.user)
 
-    threads = [threading.Thread(target=refresh, args=(6,)) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_in_threads(refresh_6_times, 4)  # an error in any thread fails the test
     assert idp.count("token", grant_type="refresh_token") >= 24
     # From now on a spent refresh token is refused: the stored one must be unspent.
     idp.strict_refresh_token_rotation = True
@@ -353,7 +344,7 @@ def test_logout_racing_refreshes_in_threads_and_another_process(
 
 
 @pytest.fixture
-def own_redis(tmp_path, settings, msal_config):
+def own_redis(tmp_path, settings, idp):
     """The token store on a redis-server of this test's own, which it may kill."""
     with RedisServer(tmp_path / "redis") as server:
         settings.CACHES = {**settings.CACHES, "own": cache(server.url, "own")}

@@ -6,14 +6,14 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.contrib.auth import get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
 from django.test import Client
 
-from msal_django.logout import SESSION_ACCOUNT_KEY
+from msal_django.backends import MsalBackend
+from msal_django.constants import FLOWS_KEY, SESSION_ACCOUNT_KEY
 from msal_django.models import CachedAccount, UserIdentity
-from msal_django.views import FLOWS_KEY
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 
 
 def test_sign_in_creates_user_and_stores_tokens_in_their_partition(idp, sign_in):
@@ -198,3 +198,38 @@ def test_interaction_required_with_a_claims_challenge_reaches_the_login_url(rf):
     query = parse_qs(urlsplit(response["Location"]).query)
     assert query["claims"] == [claims]
     assert query["next"] == ["/report/"]
+
+
+class RefusingBackend(MsalBackend):
+    """A project's subclass that admits nobody."""
+
+    def verify_claims(self, claims):
+        return False
+
+
+class ProjectBackend(MsalBackend):
+    """A project's subclass, listed instead of MsalBackend."""
+
+
+def test_a_backend_subclass_listed_alone_keeps_the_person_signed_in(settings, idp, sign_in):
+    settings.AUTHENTICATION_BACKENDS = ["tests.test_signin.ProjectBackend"]
+    client = Client()
+    assert sign_in(client, "alice").status_code == 302
+    user = get_user_model().objects.get()
+    assert client.session[BACKEND_SESSION_KEY] == "tests.test_signin.ProjectBackend"
+    assert client.get("/").content == f"home:{user.get_username()}".encode()
+
+
+def test_a_backend_subclass_that_refuses_is_obeyed(settings, idp, sign_in):
+    settings.AUTHENTICATION_BACKENDS = ["tests.test_signin.RefusingBackend"]
+    client = Client()
+    assert sign_in(client, "alice").status_code == 403
+    assert client.get("/").content == b"home:"
+    assert not CachedAccount.objects.exists()
+
+
+@pytest.mark.filterwarnings("error")
+def test_login_raises_no_warning_even_when_warnings_are_errors(db):
+    """MSAL warns that form_post is recommended; the package chose query on purpose."""
+    response = Client().get("/auth/login/")
+    assert response.status_code == 302

@@ -17,12 +17,13 @@ from msal_django.stores import AccountInfo, get_store
 from msal_django.stores.redis import _HEAD as REDIS_HEAD
 from msal_django.stores.redis import redis_store
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 
 
 @pytest.fixture(autouse=True)
-def backend(store_backend):
-    return store_backend
+def backend(any_store):
+    """Every test here runs on each store, the Redis one also sharded and behind Sentinel."""
+    return any_store
 
 
 def stored_blob(home_account_id: str) -> bytes:
@@ -33,8 +34,9 @@ def stored_blob(home_account_id: str) -> bytes:
     return _split(server.get(key))[1]
 
 
-def _split(value: bytes) -> tuple[bytes, bytes]:
+def _split(value: object) -> tuple[bytes, bytes]:
     """A Redis value's "md1:<version>:<owner>:" head and its (binary) sealed cache."""
+    assert isinstance(value, bytes), value
     owner, _, sealed = value[REDIS_HEAD:].partition(b":")
     return value[:REDIS_HEAD] + owner + b":", sealed
 

@@ -14,12 +14,12 @@ from django.test import AsyncClient, Client
 from django.test.utils import CaptureQueriesContext
 
 import msal_django
-from msal_django.logout import SESSION_LEARNED_ACCOUNT_KEY, SESSION_SID_KEY
+from msal_django.constants import SESSION_LEARNED_ACCOUNT_KEY, SESSION_SID_KEY
 from msal_django.models import CachedAccount
 from msal_django.stores import get_store
 from tests.conftest import CLIENT_ID
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 
 FETCH = {"HTTP_SEC_FETCH_MODE": "cors", "HTTP_ACCEPT": "*/*"}
 
@@ -124,7 +124,7 @@ def test_a_session_whose_learned_account_is_gone_looks_again(store_backend, idp,
     other = password_session(user)
     assert other.get("/token/").status_code == 200
     first = alice(idp).home_account_id
-    msal_django.logout.remove_account(first, user=user, reason="admin")
+    msal_django.accounts.remove_account(first, user=user, reason="admin")
     assert other.get("/token/").status_code == 302  # nothing left: sign in
     assert SESSION_LEARNED_ACCOUNT_KEY not in other.session
     sign_in(Client(), "alice")  # a new sign-in elsewhere

@@ -126,6 +126,6 @@ def test_admin_labels_are_translated(pseudo_language):
         CachedAccount._meta.verbose_name,
         CachedAccount._meta.verbose_name_plural,
         CachedAccount._meta.get_field("refresh_token_expires_at").verbose_name,
-        CachedAccountAdmin.revoke.short_description,  # type: ignore[attr-defined]
+        CachedAccountAdmin.revoke.short_description,
     ]
     assert [str(label) for label in labels if not re.fullmatch("⟦.*⟧", str(label))] == []

@@ -13,7 +13,7 @@ The build fails (a warning under ``-W``) on prose for a setting the code no long
 and on a setting with neither a docstring in the code nor prose here.
 
 ``.. msal-checks::`` lists every system check (``msal_django.E001``...) with its message
-and hint, read from ``msal_django/checks.py``.
+and hint, read from the ``msal_django/checks/`` modules.
 
 The roles ``:setting:`NAME``` and ``:check:`msal_django.E001``` link to them; under
 nitpicky mode (``-n``) a link to a setting or check that does not exist fails the build.
@@ -55,19 +55,16 @@ class Setting:
 def read_settings() -> list[Setting]:
     """Every setting, in declaration order, from ``msal_django.conf``.
 
-    Today conf.py has a ``DEFAULTS`` dict (names and defaults), a ``DURATIONS`` tuple and
-    one ``Settings`` property per name whose docstring is the help. Adapt this function,
-    and only this one, when conf.py declares its settings differently.
+    conf.py declares each key once, as a ``conf.Setting`` in ``conf.SETTINGS`` (name ->
+    its default, its help and whether it is a duration). Adapt this function, and only
+    this one, when conf.py declares its settings differently.
     """
     from msal_django import conf
 
-    found = []
-    for name, default in conf.DEFAULTS.items():
-        prop = getattr(conf.Settings, name, None)
-        doc = getattr(getattr(prop, "fget", None), "__doc__", None) or ""
-        duration = name in getattr(conf, "DURATIONS", ())
-        found.append(Setting(name, default, _cleandoc(doc), duration))
-    return found
+    return [
+        Setting(name, setting.default, _cleandoc(setting.help), setting.duration)
+        for name, setting in conf.SETTINGS.items()
+    ]
 
 
 @dataclass(frozen=True)
@@ -79,14 +76,18 @@ class Check:
 
 
 def read_checks() -> list[Check]:
-    """Every check message of ``msal_django/checks.py``, sorted by id.
+    """Every check message of the ``msal_django/checks/`` modules, sorted by id.
 
     A message whose ``id`` is a variable (a helper such as ``_check_durations``) is
     listed under each id literal that is passed to that helper.
     """
     from msal_django import checks
 
-    tree = ast.parse(Path(checks.__file__).read_text(encoding="utf-8"))
+    modules = sorted(Path(checks.__file__).parent.glob("*.py"))
+    tree = ast.Module(
+        body=[n for m in modules for n in ast.parse(m.read_text(encoding="utf-8")).body],
+        type_ignores=[],
+    )
     helpers: dict[str, list[ast.Call]] = {}  # function name -> its messages with a variable id
     found: list[Check] = []
     for function in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
@@ -244,7 +245,7 @@ class ChecksDirective(SphinxDirective):
                 lines += [f"   *Hint:* {_escape(check.hint)}", ""]
         container = nodes.container()
         self.state.nested_parse(
-            StringList(lines, source="msal_django/checks.py"), self.content_offset, container
+            StringList(lines, source="msal_django/checks/"), self.content_offset, container
         )
         return container.children
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from ..conf import msal_settings
 from .base import AccountInfo, Partition, TokenStore
@@ -12,19 +12,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AccountInfo",
-    "DefersRemoval",
     "Partition",
     "TokenStore",
     "get_store",
     "newest_account_of",
 ]
-
-
-@runtime_checkable
-class DefersRemoval(Protocol):
-    """A store that can record a removal it cannot make now and make it later (Redis)."""
-
-    def defer_removal(self, home_account_id: str, reason: str) -> None: ...
 
 
 def newest_account_of(user: AbstractBaseUser) -> str | None:

@@ -86,6 +86,14 @@ class TokenStore(ABC):
     def remove(self, home_account_id: str) -> bool:
         """Remove the partition; True if there was one."""
 
+    def remove_or_defer(self, home_account_id: str, reason: str) -> bool:
+        """Remove the partition now, or (a store that can) record the removal and make it
+        as soon as the store answers again; True if a partition was removed now.
+
+        Raises ``StoreUnavailable`` if the removal could neither be made nor recorded.
+        """
+        return self.remove(home_account_id)
+
     def remove_many(self, home_account_ids: list[str]) -> list[str]:
         """Remove a batch of partitions; returns the ids that were there. Stores override
         this with one round trip per batch."""

@@ -53,6 +53,7 @@ from redis.exceptions import RedisClusterException, RedisError
 from ..conf import msal_settings
 from ..exceptions import StoreUnavailable
 from ..models import CachedAccount, PendingRemoval
+from ..signals import send_account_removed
 from ..summary import summarize
 from .base import AccountInfo, Partition, TokenStore, new_version
 from .redis_client import get_client
@@ -292,7 +293,14 @@ class RedisStore(TokenStore):
 
     # Removals Redis could not take at the time (see the module docstring).
 
-    def defer_removal(self, home_account_id: str, reason: str) -> None:
+    def remove_or_defer(self, home_account_id: str, reason: str) -> bool:
+        try:
+            return self.remove(home_account_id)
+        except StoreUnavailable:
+            self._defer_removal(home_account_id, reason)
+            return False
+
+    def _defer_removal(self, home_account_id: str, reason: str) -> None:
         """Record the removal for when Redis answers; return once every host will see it."""
         using = router.db_for_write(PendingRemoval)
         try:
@@ -322,8 +330,6 @@ def apply_pending_removals(batch_size: int = 500) -> int:
     Sends ``account_removed`` for each, once (whichever process deletes the record).
     Raises ``StoreUnavailable`` if Redis is still unavailable.
     """
-    from ..logout import send_account_removed
-
     store = redis_store
     using = router.db_for_write(PendingRemoval)
     applied = last = 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -12,11 +11,12 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULTS, TOKEN_CACHES, seconds
+from ..conf import DEFAULTS, TOKEN_CACHES
+from ..constants import RESERVED_SCOPES
+from .common import check_callable, check_durations
+from .redis import check_redis
 
 BACKEND = "msal_django.backends.MsalBackend"
-# MSAL adds these itself and refuses them in the scopes it is given.
-RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
 
 
 def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
@@ -37,7 +37,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         *_check_authority(merged),
         *_check_scopes(merged),
         *_check_store(merged),
-        *_check_redis(merged, config),
+        *check_redis(merged, config),
         *_check_keys(merged),
         *_check_http_client(merged),
         *_check_urls(merged),
@@ -171,170 +171,6 @@ def _check_store(config: dict[str, Any]) -> list[CheckMessage]:
     return []
 
 
-def _check_redis(config: dict[str, Any], configured: dict[str, Any]) -> list[CheckMessage]:
-    if config["TOKEN_CACHE"] != "redis":
-        return []
-    errors = _check_durations(
-        config,
-        ("REDIS_TTL_MARGIN", "REDIS_PENDING_CHECK_INTERVAL", "REDIS_WAIT_TIMEOUT"),
-        "msal_django.E018",
-    )
-    replicas = config["REDIS_WAIT_REPLICAS"]
-    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
-        errors.append(
-            Error(
-                'MSAL_DJANGO["REDIS_WAIT_REPLICAS"] must be a whole number >= 0.',
-                hint="0 (the default) does not wait for replicas; 1 makes a logout wait "
-                "until a replica has its removal, so a failover cannot undo it.",
-                id="msal_django.E035",
-            )
-        )
-    if config["REDIS_CLIENT"]:
-        return errors + _check_redis_client(config, configured)
-    ignored = sorted({"REDIS_CLIENT_OPTIONS", "REDIS_KEY_PREFIX"} & set(configured))
-    if ignored:
-        errors.append(
-            Warning(
-                f"MSAL_DJANGO sets {' and '.join(ignored)} but not REDIS_CLIENT: ignored.",
-                hint="They apply to REDIS_CLIENT only; a django-redis cache "
-                "(REDIS_CACHE_ALIAS) has its own OPTIONS and KEY_PREFIX.",
-                id="msal_django.W031",
-            )
-        )
-    return errors + _check_redis_cache(config)
-
-
-def _check_redis_client(config: dict[str, Any], configured: dict[str, Any]) -> list[CheckMessage]:
-    """``REDIS_CLIENT``: a redis-py client of the project's, instead of a django-redis cache."""
-    errors: list[CheckMessage] = []
-    if configured.get("REDIS_CACHE_ALIAS") is not None:
-        errors.append(
-            Error(
-                'MSAL_DJANGO sets both "REDIS_CLIENT" and "REDIS_CACHE_ALIAS".',
-                hint="Set exactly one: REDIS_CLIENT for a redis-py client (a Redis Cluster), "
-                "REDIS_CACHE_ALIAS for a django-redis cache.",
-                id="msal_django.E030",
-            )
-        )
-    factory, unusable = _check_callable(
-        config,
-        "REDIS_CLIENT",
-        'Give the dotted path of a callable returning a redis-py client: "redis.Redis", '
-        '"redis.cluster.RedisCluster" or a factory of your own.',
-        "msal_django.E031",
-    )
-    errors += unusable
-    options = config["REDIS_CLIENT_OPTIONS"]
-    if not isinstance(options, dict):
-        errors.append(
-            Error(
-                'MSAL_DJANGO["REDIS_CLIENT_OPTIONS"] must be a dict of keyword arguments.',
-                hint='For example {"host": "redis.internal", "port": 6379, "ssl": True}.',
-                id="msal_django.E032",
-            )
-        )
-        return errors
-    if options.get("read_from_replicas") or options.get("load_balancing_strategy") is not None:
-        errors.append(
-            Error(
-                'MSAL_DJANGO["REDIS_CLIENT_OPTIONS"] asks for reads from replicas.',
-                hint="Drop read_from_replicas and load_balancing_strategy: a replica may "
-                "still hold tokens a logout removed. Tokens are read from primaries.",
-                id="msal_django.E033",
-            )
-        )
-    prefix = config["REDIS_KEY_PREFIX"]
-    if not isinstance(prefix, str) or not prefix or "{" in prefix or "}" in prefix:
-        errors.append(
-            Error(
-                'MSAL_DJANGO["REDIS_KEY_PREFIX"] must be a non-empty string without braces.',
-                hint="Braces make a cluster hash tag: every account would land on one node. "
-                'The default is "msal_django".',
-                id="msal_django.E034",
-            )
-        )
-    if isinstance(factory, type):  # a redis-py class, called with the options
-        names = ("socket_connect_timeout", "socket_timeout")
-        where = 'MSAL_DJANGO["REDIS_CLIENT_OPTIONS"]'
-        errors += _check_timeouts(where, options, names, "msal_django.W030")
-    return errors
-
-
-def _check_timeouts(
-    where: str, options: dict[str, Any], names: Sequence[str], check_id: str
-) -> list[CheckMessage]:
-    missing = [name for name in names if not options.get(name)]
-    if not missing:
-        return []
-    return [
-        Warning(
-            f"{where} sets no {' or '.join(missing)}: a Redis that stops answering would "
-            "hold requests (and logouts) for as long as the OS waits.",
-            hint=f'Set e.g. "{names[0]}": 1, "{names[1]}": 1 (seconds); requests then answer '
-            "503 while Redis is unavailable.",
-            id=check_id,
-        )
-    ]
-
-
-def _check_callable(
-    config: dict[str, Any], name: str, hint: str, check_id: str
-) -> tuple[Any, list[CheckMessage]]:
-    """The callable a dotted-path setting names, or None and an error saying why not."""
-    path = config[name]
-    try:
-        factory = import_string(path) if isinstance(path, str) else None
-    except ImportError as exc:
-        factory, reason = None, str(exc)
-    else:
-        reason = "it is not callable"
-    if callable(factory):
-        return factory, []
-    message = f'MSAL_DJANGO["{name}"] {path!r} cannot be used: {reason}.'
-    return None, [Error(message, hint=hint, id=check_id)]
-
-
-def _check_redis_cache(config: dict[str, Any]) -> list[CheckMessage]:
-    """``REDIS_CACHE_ALIAS``: a django-redis cache."""
-    try:
-        from django_redis.cache import RedisCache
-    except ImportError:
-        return [
-            Error(
-                'MSAL_DJANGO["TOKEN_CACHE"] is "redis" but django-redis cannot be imported.',
-                hint="pip install 'msal-django[redis]' (or django-redis).",
-                id="msal_django.E015",
-            )
-        ]
-    alias = config["REDIS_CACHE_ALIAS"] or "default"
-    cache = getattr(settings, "CACHES", {}).get(alias)
-    if not isinstance(cache, dict):
-        return [
-            Error(
-                f'MSAL_DJANGO["REDIS_CACHE_ALIAS"] is {alias!r}, which is not in CACHES.',
-                hint="Add a django-redis cache under that alias to CACHES, or set "
-                "REDIS_CACHE_ALIAS to the alias of one.",
-                id="msal_django.E016",
-            )
-        ]
-    try:
-        backend = import_string(cache.get("BACKEND", ""))
-    except ImportError:
-        backend = None
-    if not (isinstance(backend, type) and issubclass(backend, RedisCache)):
-        return [
-            Error(
-                f"CACHES[{alias!r}] is {cache.get('BACKEND')!r}, not a django-redis cache.",
-                hint='Use "BACKEND": "django_redis.cache.RedisCache" (Django\'s own RedisCache, '
-                "LocMemCache and the others cannot hold tokens shared by every worker).",
-                id="msal_django.E017",
-            )
-        ]
-    names = ("SOCKET_CONNECT_TIMEOUT", "SOCKET_TIMEOUT")
-    where = f'CACHES[{alias!r}]["OPTIONS"]'
-    return _check_timeouts(where, cache.get("OPTIONS") or {}, names, "msal_django.W002")
-
-
 def _check_keys(config: dict[str, Any]) -> list[CheckMessage]:
     keys = config["ENCRYPTION_KEYS"]
     if keys is None:
@@ -362,7 +198,7 @@ def _check_http_client(config: dict[str, Any]) -> list[CheckMessage]:
         "Give the dotted path of a callable that returns a requests.Session-like object, "
         "e.g. 'myproject.http.msal_session'."
     )
-    return _check_callable(config, "HTTP_CLIENT", hint, "msal_django.E010")[1]
+    return check_callable(config, "HTTP_CLIENT", hint, "msal_django.E010")[1]
 
 
 def _check_urls(config: dict[str, Any]) -> list[CheckMessage]:
@@ -391,12 +227,22 @@ def _check_django_setup() -> list[CheckMessage]:
                     id="msal_django.E012",
                 )
             )
-    if BACKEND not in settings.AUTHENTICATION_BACKENDS:
+    msal_backends = _msal_backends()
+    if not msal_backends:
         errors.append(
             Error(
-                f"{BACKEND} is not in AUTHENTICATION_BACKENDS.",
+                f"{BACKEND} (or a subclass of it) is not in AUTHENTICATION_BACKENDS.",
                 hint=f'Add "{BACKEND}" to AUTHENTICATION_BACKENDS so users can sign in.',
                 id="msal_django.E013",
+            )
+        )
+    elif len(msal_backends) > 1:
+        errors.append(
+            Warning(
+                f"AUTHENTICATION_BACKENDS lists {len(msal_backends)} MsalBackend classes: "
+                f"{', '.join(msal_backends)}. A sign-in one of them refuses, the next admits.",
+                hint="Keep only the one that signs people in (your subclass, if you have one).",
+                id="msal_django.W013",
             )
         )
     middleware = list(getattr(settings, "MIDDLEWARE", []))
@@ -415,6 +261,21 @@ def _check_django_setup() -> list[CheckMessage]:
     return errors
 
 
+def _msal_backends() -> list[str]:
+    """The entries of AUTHENTICATION_BACKENDS that are MsalBackend or a subclass of it."""
+    from ..backends import MsalBackend
+
+    found = []
+    for path in settings.AUTHENTICATION_BACKENDS:
+        try:
+            backend = import_string(path)
+        except ImportError:
+            continue  # Django reports a backend it cannot import at the first sign-in
+        if isinstance(backend, type) and issubclass(backend, MsalBackend):
+            found.append(path)
+    return found
+
+
 def _check_logout_channels(config: dict[str, Any]) -> list[CheckMessage]:
     """Front- and back-channel logout end sessions by key, and remember logout tokens."""
     errors: list[CheckMessage] = []
@@ -428,7 +289,7 @@ def _check_logout_channels(config: dict[str, Any]) -> list[CheckMessage]:
                 id="msal_django.E020",
             )
         )
-    errors += _check_durations(config, ("LOGOUT_TOKEN_MAX_AGE", "CLOCK_SKEW"), "msal_django.E021")
+    errors += check_durations(config, "msal_django.E021")
     default_cache = getattr(settings, "CACHES", {}).get("default", {})
     if default_cache.get("BACKEND") == "django.core.cache.backends.dummy.DummyCache":
         errors.append(
@@ -443,26 +304,5 @@ def _check_logout_channels(config: dict[str, Any]) -> list[CheckMessage]:
     return errors
 
 
-def _check_durations(
-    config: dict[str, Any], names: Sequence[str], check_id: str
-) -> list[CheckMessage]:
-    errors: list[CheckMessage] = []
-    for name in names:
-        value = config[name]
-        if isinstance(value, bool) or not (
-            isinstance(value, int | float | timedelta) and seconds(value) >= 0
-        ):
-            errors.append(
-                Error(
-                    f'MSAL_DJANGO["{name}"] must be a number of seconds (or a timedelta) >= 0.',
-                    hint="Leave it unset for the default (see README.md).",
-                    id=check_id,
-                )
-            )
-    return errors
-
-
 def _check_general_durations(config: dict[str, Any]) -> list[CheckMessage]:
-    return _check_durations(
-        config, ("REFRESH_TOKEN_LIFETIME", "REFRESH_RACE_GRACE", "TIMEOUT"), "msal_django.E022"
-    )
+    return check_durations(config, "msal_django.E022")

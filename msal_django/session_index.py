@@ -3,7 +3,7 @@
 A front-channel logout names a provider session (``sid``), a back-channel logout a
 ``sid`` and/or a person (``sub``); ``end_sessions`` finds the Django sessions they cover
 in ``SignInSession`` (no scan of the session store), deletes each by its key, and removes
-the accounts' tokens through ``logout.remove_account``.
+the accounts' tokens through ``accounts.remove_account``.
 
 Deleting a session by key works with every engine that keeps sessions server-side
 (``db``, ``cache``, ``cached_db``, ``file``); the ``signed_cookies`` engine cannot, and
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django.conf import settings
 from django.db import router, transaction
 
-from .logout import remove_account
+from .accounts import remove_account
 from .models import SignInSession
 
 if TYPE_CHECKING:

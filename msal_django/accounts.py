@@ -1,24 +1,20 @@
-"""The one path that removes an account everywhere; every logout channel calls it."""
+"""Removing accounts: the one path that removes an account's tokens everywhere and sends
+``account_removed``. Every logout channel, the admin and user deletion call it."""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import StoreUnavailable
-from .signals import account_removed
-from .stores import DefersRemoval, get_store
+from .constants import SESSION_ACCOUNT_KEY
+from .signals import send_account_removed
+from .stores import get_store
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
     from django.http import HttpRequest
 
 logger = logging.getLogger("msal_django")
-
-SESSION_ACCOUNT_KEY = "_msal_django_home_account_id"
-SESSION_SID_KEY = "_msal_django_sid"
-# The account ``get_token`` found for a session that did not sign in through msal-django.
-SESSION_LEARNED_ACCOUNT_KEY = "_msal_django_learned_account"
 
 
 def remove_account(
@@ -36,33 +32,11 @@ def remove_account(
     ``StoreUnavailable`` propagates: there is nowhere else to record it.)
     """
     store = get_store()
-    try:
-        removed = store.remove(home_account_id)
-    except StoreUnavailable:
-        if not isinstance(store, DefersRemoval):
-            raise
-        store.defer_removal(home_account_id, reason)
-        return False
+    removed = store.remove_or_defer(home_account_id, reason)
     if removed:
         logger.info("Removed the cached tokens of account %s (%s).", home_account_id, reason)
         send_account_removed(type(store), home_account_id, user=user, reason=reason)
     return removed
-
-
-def send_account_removed(
-    sender: type, home_account_id: str, *, user: AbstractBaseUser | None, reason: str
-) -> None:
-    """Send ``account_removed``; a receiver that raises is logged and the removal stands."""
-    for receiver, response in account_removed.send_robust(
-        sender=sender, home_account_id=home_account_id, user=user, reason=reason
-    ):
-        if isinstance(response, Exception):
-            logger.error(
-                "account_removed receiver %r raised %s; the removal stands.",
-                receiver,
-                type(response).__name__,
-                exc_info=response,
-            )
 
 
 def remove_accounts_of(

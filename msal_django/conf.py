@@ -42,6 +42,15 @@ DEFAULTS: dict[str, Any] = {
     "REFRESH_RACE_GRACE": 1.0,
     "LOGOUT_TOKEN_MAX_AGE": 300,
     "CLOCK_SKEW": 60,
+    # -- authorization from the identity provider (msal_django.authorization) --
+    "ROLE_CLAIMS": ["roles", "groups"],
+    "GROUP_MAP": {},
+    "MIRROR_GROUPS": False,
+    "FLAG_MAP": {},
+    "ALLOWED_TENANTS": None,
+    "GRAPH_URL": "https://graph.microsoft.com/v1.0",
+    "GRAPH_SCOPES": ["GroupMember.Read.All"],
+    "KEEP_GROUPS_ON_GRAPH_ERROR": False,
 }
 
 TOKEN_CACHES = ("database", "redis")
@@ -209,6 +218,56 @@ class Settings:
     def CLOCK_SKEW(self) -> int:
         """Seconds of clock difference tolerated with the provider (``iat``, ``exp``)."""
         return int(seconds(self._get("CLOCK_SKEW")))
+
+    # -- authorization from the identity provider (msal_django.authorization) --
+
+    @property
+    def ROLE_CLAIMS(self) -> list[str]:
+        """ID-token claims whose values (app roles, group object ids) are mapped to
+        groups and flags at each sign-in."""
+        return list(self._get("ROLE_CLAIMS") or [])
+
+    @property
+    def GROUP_MAP(self) -> dict[str, str]:
+        """Claim value (an app role, a group object id) -> the Django group it grants."""
+        return dict(self._get("GROUP_MAP") or {})
+
+    @property
+    def MIRROR_GROUPS(self) -> bool:
+        """Also grant a Django group named after each claim value ``GROUP_MAP`` leaves
+        unmapped (created if missing)."""
+        return bool(self._get("MIRROR_GROUPS"))
+
+    @property
+    def FLAG_MAP(self) -> dict[str, list[str]]:
+        """User flag (``is_staff``, ``is_superuser``) -> the claim values that set it; a
+        flag named here is cleared at sign-in when none of its values is present."""
+        return {flag: list(values) for flag, values in (self._get("FLAG_MAP") or {}).items()}
+
+    @property
+    def ALLOWED_TENANTS(self) -> frozenset[str] | None:
+        """Tenant ids (``tid``) allowed to sign in, lower-cased; ``None``: any tenant the
+        authority admits."""
+        tenants = self._get("ALLOWED_TENANTS")
+        return None if tenants is None else frozenset(str(t).lower() for t in tenants)
+
+    @property
+    def GRAPH_URL(self) -> str:
+        """Microsoft Graph's base URL, where group overage is resolved
+        (``/me/transitiveMemberOf``); the token's ``_claim_sources`` is never used."""
+        return str(self._get("GRAPH_URL")).rstrip("/")
+
+    @property
+    def GRAPH_SCOPES(self) -> list[str]:
+        """Scopes of the user's token for reading their group memberships on overage
+        (``GroupMember.Read.All``, or ``Directory.Read.All``)."""
+        return list(self._get("GRAPH_SCOPES") or [])
+
+    @property
+    def KEEP_GROUPS_ON_GRAPH_ERROR(self) -> bool:
+        """When group overage cannot be resolved (Graph down or refusing), sign the user
+        in with the groups and flags they had, instead of refusing the sign-in."""
+        return bool(self._get("KEEP_GROUPS_ON_GRAPH_ERROR"))
 
 
 msal_settings = Settings()

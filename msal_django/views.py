@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from msal.oauth2cli.oidc import IdTokenError
 
 from . import client, logout_token, sessions
+from .authorization import SignInRefused, SignInTokens
 from .checks import RESERVED_SCOPES
 from .conf import msal_settings
 from .exceptions import ProviderError, StoreUnavailable
@@ -187,7 +188,12 @@ def callback(request: HttpRequest) -> HttpResponse:
             str(result["error"]),
         )
     claims: dict[str, Any] = result["claims"]
-    user = authenticate(request, msal_claims=claims)
+    # The sign-in's tokens, not yet stored: group overage is resolved with them.
+    sign_in = SignInTokens(result["home_account_id"], result["state"])
+    try:
+        user = authenticate(request, msal_claims=claims, msal_sign_in=sign_in)
+    except SignInRefused as exc:  # tenant not allowed, groups unreadable: nothing stored
+        return error_page(request, exc.status, exc.title, exc.message, exc.error)
     if user is None:
         return error_page(
             request, 403, "No access", "Your account is not allowed to sign in to this site."
@@ -197,7 +203,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         username=str(claims.get("preferred_username", "")), tenant_id=str(claims.get("tid", ""))
     )
     try:
-        get_store().replace(home_account_id, result["state"], user, info)
+        get_store().replace(home_account_id, sign_in.state, user, info)
     except StoreUnavailable:
         return error_page(request, 503, "Sign-in is unavailable", "Please try again in a moment.")
     auth_login(request, user, backend="msal_django.backends.MsalBackend")

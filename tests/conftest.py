@@ -45,6 +45,7 @@ def msal_config(settings, registered_idp: IdentityProvider) -> Iterator[Identity
     settings.MSAL_DJANGO = {
         **django_settings.MSAL_DJANGO,
         "AUTHORITY": registered_idp.authority,
+        "GRAPH_URL": f"{registered_idp.base_url}/v1.0",
     }
     msal_client.reset()
     yield registered_idp

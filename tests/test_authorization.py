@@ -7,7 +7,7 @@ import logging
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -334,3 +334,44 @@ def test_a_second_sign_in_with_the_same_groups_writes_nothing(settings, mapping)
     with CaptureQueriesContext(connection) as queries:
         MsalBackend().authenticate(None, msal_claims=claims(groups=many_groups(1000)))
     assert not [q for q in queries.captured_queries if q["sql"].startswith(("INSERT", "DELETE"))]
+
+
+# -- the admin ------------------------------------------------------------------------
+
+IDENTITIES = "/admin/msal_django/useridentity/"
+
+
+def identities_viewer():
+    user = get_user_model().objects.create_user("ops", password="pw", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename="view_useridentity"))
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def test_the_admin_shows_identities_and_the_groups_from_the_provider(
+    idp, sign_in, mapping, django_assert_max_num_queries
+):
+    for name in ("vic", "wes", "xan"):
+        idp.add_user(name, groups=[EDITORS])
+    users = [signed_in(sign_in, name) for name in ("vic", "wes", "xan")]
+    users[0].groups.add(Group.objects.create(name="by hand"))
+    admin = identities_viewer()
+    with django_assert_max_num_queries(10):
+        page = admin.get(IDENTITIES).content.decode()
+    assert page.count(idp.tenant_id) >= 3
+    assert page.count("editors") == 3
+    assert "by hand" not in page
+    identity = UserIdentity.objects.get(user=users[0])
+    detail = admin.get(f"{IDENTITIES}{identity.pk}/change/").content.decode()
+    assert identity.subject in detail
+    assert "editors" in detail
+
+
+def test_identities_cannot_be_added_changed_or_deleted_in_the_admin(sign_in):
+    signed_in(sign_in, "yul")
+    identity = UserIdentity.objects.get()
+    admin = identities_viewer()
+    assert admin.get(f"{IDENTITIES}add/").status_code == 403
+    assert admin.post(f"{IDENTITIES}{identity.pk}/delete/").status_code == 403
+    assert UserIdentity.objects.filter(pk=identity.pk).exists()

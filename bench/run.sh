@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs msal-django into a virtualenv and prints the benchmark tables: get_token cache
 # hits beside their floors (database, Redis, Microsoft's identity package), a back-channel
-# logout, then purge and the admin changelist at scale. The Redis Cluster rows start a
+# logout, then purge and the admin changelist at scale, then a sign-in mapping 10, 200
+# and (overage, from Graph) 1,000 groups. The Redis Cluster rows start a
 # cluster of six redis-server processes of their own (needs redis-server and redis-cli).
 #   bash bench/run.sh [--accounts 100000] [--db sqlite|postgres] [--rounds 15]
 #                     [--redis-url redis://127.0.0.1:6379/13] [--redis-accounts 1000000]
@@ -17,3 +18,4 @@ fi
 "$venv/bin/python" -m pip install --quiet -e ".[dev,redis]" "Django~=5.2.0" identity
 "$venv/bin/python" bench/bench.py "$@"
 "$venv/bin/python" bench/bench_operations.py
+"$venv/bin/python" bench/bench_authorization.py

@@ -37,6 +37,8 @@ def main() -> int:
     )
     for username, name in (("alice", "Alice Example"), ("bob", "Bob Example")):
         idp.add_user(username, name=name, email=f"{username}@example.com")
+    # alice holds the Reports.Reader app role (GROUP_MAP grants "report readers"), bob not.
+    idp.add_user("alice", roles=["Reports.Reader"])
     idp.start()
     os.environ["MSAL_DJANGO_AUTHORITY"] = idp.authority
     os.environ["EXAMPLE_API_URL"] = idp.api_url
@@ -53,7 +55,7 @@ def main() -> int:
         user_model.objects.create_superuser("admin", "admin@example.com", "admin")
 
     print(f"\n  Identity provider: {idp.authority}  (CA: {idp.ca_file})")
-    print(f"  Open {site}/  and sign in as alice or bob.")
+    print(f"  Open {site}/  and sign in as alice or bob (only alice may open /reports/).")
     print(f"  Admin: {site}/admin/  (admin / admin)\n", flush=True)
     try:
         call_command("runserver", f"{args.host}:{args.port}", use_reloader=False)

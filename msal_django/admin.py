@@ -200,3 +200,7 @@ class CachedAccountAdmin(_ModelAdmin):
             % {"count": len(revoked)},
             messages.SUCCESS,
         )
+
+
+# Users' identities and the groups the provider granted them.
+from . import admin_identities  # noqa: E402, F401

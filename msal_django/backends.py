@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, router, transaction
 from django.http import HttpRequest
 
+from .authorization import AuthorizationHooks, SignInTokens
 from .conf import msal_settings
 from .models import UserIdentity
 from .redact import loggable
@@ -25,14 +26,22 @@ logger = logging.getLogger("msal_django")
 Claims = dict[str, Any]
 
 
-class MsalBackend(BaseBackend):
-    """Authenticates with ``authenticate(request, msal_claims=...)`` from the callback view."""
+class MsalBackend(AuthorizationHooks, BaseBackend):
+    """Authenticates with ``authenticate(request, msal_claims=..., msal_sign_in=...)`` from
+    the callback view; raises ``SignInRefused`` (tenant, groups) before touching any user."""
 
     def authenticate(  # type: ignore[override]
-        self, request: HttpRequest | None, msal_claims: Claims | None = None, **kwargs: Any
+        self,
+        request: HttpRequest | None,
+        msal_claims: Claims | None = None,
+        msal_sign_in: SignInTokens | None = None,
+        **kwargs: Any,
     ) -> AbstractBaseUser | None:
         if msal_claims is None or not self.verify_claims(msal_claims):
             return None
+        # Authorization (msal_django.authorization): decided before any user is touched.
+        self.check_tenant(msal_claims)
+        values = self.authorization_values(msal_claims, msal_sign_in)
         issuer, subject = self.identity_key(msal_claims)
         # The primary: on a lagging replica a returning person would look new.
         primary = router.db_for_write(UserIdentity)
@@ -54,7 +63,11 @@ class MsalBackend(BaseBackend):
                 "Sign-in refused: no user for %s and CREATE_USERS is off.", loggable(subject)
             )
             return None
-        return user if self.user_can_authenticate(user) else None
+        if not self.user_can_authenticate(user):
+            return None
+        if values is not None:
+            self.sync_authorization(user, values)
+        return user
 
     def get_user(self, user_id: Any) -> AbstractBaseUser | None:  # type: ignore[override]
         user_model = get_user_model()

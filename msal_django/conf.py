@@ -193,6 +193,55 @@ class Settings:
         check="msal_django.E021",
     )
 
+    # -- authorization from the identity provider (msal_django.authorization) --
+    ROLE_CLAIMS: Setting[list[str]] = Setting(
+        ["roles", "groups"],
+        lambda value: list(value or []),
+        "ID-token claims whose values (app roles, group object ids) are mapped to groups "
+        "and flags at each sign-in.",
+    )
+    GROUP_MAP: Setting[dict[str, str]] = Setting(
+        {},
+        lambda value: dict(value or {}),
+        "Claim value (an app role, a group object id) -> the Django group it grants.",
+    )
+    MIRROR_GROUPS = Setting(
+        False,
+        bool,
+        "Also grant a Django group named after each claim value ``GROUP_MAP`` leaves "
+        "unmapped (created if missing).",
+    )
+    FLAG_MAP: Setting[dict[str, list[str]]] = Setting(
+        {},
+        lambda value: {flag: list(values) for flag, values in (value or {}).items()},
+        "User flag (``is_staff``, ``is_superuser``) -> the claim values that set it; a flag "
+        "named here is cleared at sign-in when none of its values is present.",
+    )
+    ALLOWED_TENANTS: Setting[frozenset[str] | None] = Setting(
+        None,
+        lambda value: None if value is None else frozenset(str(t).lower() for t in value),
+        "Tenant ids (``tid``) allowed to sign in, lower-cased; ``None``: any tenant the "
+        "authority admits.",
+    )
+    GRAPH_URL = Setting(
+        "https://graph.microsoft.com/v1.0",
+        lambda value: str(value).rstrip("/"),
+        "Microsoft Graph's base URL, where group overage is resolved "
+        "(``/me/transitiveMemberOf``); the token's ``_claim_sources`` is never used.",
+    )
+    GRAPH_SCOPES: Setting[list[str]] = Setting(
+        ["GroupMember.Read.All"],
+        lambda value: list(value or []),
+        "Scopes of the user's token for reading their group memberships on overage "
+        "(``GroupMember.Read.All``, or ``Directory.Read.All``).",
+    )
+    KEEP_GROUPS_ON_GRAPH_ERROR = Setting(
+        False,
+        bool,
+        "When group overage cannot be resolved (Graph down or refusing), sign the user in "
+        "with the groups and flags they had, instead of refusing the sign-in.",
+    )
+
 
 SETTINGS: dict[str, Setting[Any]] = {
     name: value for name, value in vars(Settings).items() if isinstance(value, Setting)

@@ -133,3 +133,38 @@ class PendingRemoval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.home_account_id} ({self.reason})"
+
+
+# -- authorization from the identity provider (msal_django.authorization) -----------------
+
+
+class ProviderGroup(models.Model):
+    """A user's membership of a Django group that the provider's claims granted.
+
+    Sign-in adds and removes only these memberships: a group an admin gave by hand is
+    never recorded here, so it survives whatever the provider says.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="msal_provider_groups",
+        verbose_name=_("user"),
+    )
+    group = models.ForeignKey(
+        "auth.Group",
+        on_delete=models.CASCADE,
+        related_name="msal_provider_members",
+        verbose_name=_("group"),
+    )
+    granted_at = models.DateTimeField(_("granted"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("group from the provider")
+        verbose_name_plural = _("groups from the provider")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "group"], name="msal_django_provider_group")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} / {self.group_id}"

@@ -251,6 +251,22 @@ def _raise_for(result: dict[str, Any] | None, scopes: list[str]) -> NoReturn:
     )
 
 
+# -- at sign-in, before anything is stored (msal_django.authorization's overage) ---------
+
+
+@sensitive_variables()
+def acquire_from_state(
+    state: str, home_account_id: str, scopes: Iterable[str]
+) -> tuple[str, str | None]:
+    """A token for ``scopes`` from a cache not yet stored (a sign-in's), and the cache's
+    new state if MSAL changed it. Raises like ``acquire``."""
+    scopes = api_scopes(scopes)
+    result, new_state = _silent(state, home_account_id, scopes)
+    if result and "access_token" in result:
+        return str(result["access_token"]), new_state
+    _raise_for(result, scopes)
+
+
 # -- sign-in: the code redeemed, the tokens stored ---------------------------------------
 
 

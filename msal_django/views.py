@@ -6,6 +6,7 @@ The logout endpoints the provider calls (front- and back-channel) are in
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from typing import Any
@@ -25,6 +26,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import client, failures, session_index, tokens
+from .authorization import SignInRefused, SignInTokens
 from .conf import msal_settings
 from .constants import (
     FLOWS_KEY,
@@ -149,11 +151,18 @@ def callback(request: HttpRequest) -> HttpResponse:
         logger.warning("Sign-in failed at the token endpoint: %s", loggable(redeemed.error))
         return failure_page(request, failures.SIGN_IN_FAILED, error=redeemed.error)
     claims = redeemed.claims
-    user = authenticate(request, msal_claims=claims)
+    # The sign-in's tokens, not yet stored: group overage is resolved with them.
+    sign_in = SignInTokens(redeemed.home_account_id, redeemed.state)
+    try:
+        user = authenticate(request, msal_claims=claims, msal_sign_in=sign_in)
+    except SignInRefused as exc:  # tenant not allowed, groups unreadable: nothing stored
+        refused = failures.Failure(exc.status, exc.title, exc.message)
+        return failure_page(request, refused, error=exc.error)
     if user is None:
         return failure_page(request, failures.NO_ACCESS)
     try:
-        tokens.store_sign_in(redeemed, user)
+        # With any token the sign-in's own checks acquired (group overage).
+        tokens.store_sign_in(dataclasses.replace(redeemed, state=sign_in.state), user)
     except StoreUnavailable:
         return failure_page(request, failures.STORE_UNAVAILABLE)
     auth_login(request, user)  # with the backend that authenticated (a subclass, perhaps)

@@ -63,7 +63,11 @@ def idp(settings, _provider: IdentityProvider) -> Iterator[IdentityProvider]:
     """The local identity provider, reset, and the settings pointing at it: the test
     talks to it over HTTPS through real MSAL. The one provider fixture of this suite."""
     _provider.reset()
-    settings.MSAL_DJANGO = {**django_settings.MSAL_DJANGO, "AUTHORITY": _provider.authority}
+    settings.MSAL_DJANGO = {
+        **django_settings.MSAL_DJANGO,
+        "AUTHORITY": _provider.authority,
+        "GRAPH_URL": f"{_provider.base_url}/v1.0",
+    }
     msal_client.reset()
     yield _provider
     msal_client.reset()

@@ -108,3 +108,33 @@ def test_msal_backend_listed_beside_a_subclass_is_a_warning(settings):
         "msal_django.backends.MsalBackend",
     ]
     assert ids() == ["msal_django.W013"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"ROLE_CLAIMS": "roles"}, "msal_django.E040"),
+        ({"ROLE_CLAIMS": ["roles", 1]}, "msal_django.E040"),
+        ({"GROUP_MAP": [("a", "b")]}, "msal_django.E040"),
+        ({"GROUP_MAP": {"a": None}}, "msal_django.E040"),
+        ({"FLAG_MAP": {"is_staff": "Admin"}}, "msal_django.E040"),
+        ({"ALLOWED_TENANTS": "7d4b3a2e"}, "msal_django.E040"),
+        ({"GRAPH_SCOPES": "GroupMember.Read.All"}, "msal_django.E040"),
+        ({"GRAPH_URL": "http://graph.microsoft.com/v1.0"}, "msal_django.E041"),
+        ({"GRAPH_URL": None}, "msal_django.E041"),
+        ({"AUTHORITY": "https://login.microsoftonline.com/organizations"}, "msal_django.W040"),
+        ({"AUTHORITY": "https://login.microsoftonline.com/Common/"}, "msal_django.W040"),
+    ],
+)
+def test_wrong_authorization_settings(settings, changes, expected):
+    with_config(settings, **changes)
+    assert ids() == [expected]
+
+
+def test_a_multi_tenant_authority_with_an_allow_list_is_fine(settings):
+    with_config(
+        settings,
+        AUTHORITY="https://login.microsoftonline.com/organizations",
+        ALLOWED_TENANTS=["7d4b3a2e-58c4-4b44-9f0e-3d1c6a5b8e90"],
+    )
+    assert ids() == []

@@ -22,10 +22,18 @@ async def atoken(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"access_token": await msal_django.aget_token(request, scopes)})
 
 
+def reports(request: HttpRequest) -> HttpResponse:
+    """Only the "report readers" group (the Reports.Reader app role in the browser test)."""
+    if not request.user.groups.filter(name="report readers").exists():
+        return HttpResponse("forbidden", status=403)
+    return HttpResponse(f"reports:{request.user.get_username()}")
+
+
 urlpatterns = [
     path("", home, name="home"),
     path("token/", token, name="token"),
     path("atoken/", atoken, name="atoken"),
+    path("reports/", reports, name="reports"),
     path("admin/", admin.site.urls),
     path("auth/", include("msal_django.urls")),
 ]

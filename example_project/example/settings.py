@@ -83,6 +83,9 @@ MSAL_DJANGO = {
     "TOKEN_CACHE": os.environ.get("MSAL_DJANGO_TOKEN_CACHE", "database"),
     "REDIS_CACHE_ALIAS": "tokens",
     "HTTP_CLIENT": os.environ.get("MSAL_DJANGO_HTTP_CLIENT", "msal_django.testing.http_client"),
+    # The app role Reports.Reader (an app registration's "App roles") grants a Django group;
+    # the reports page is for that group only.
+    "GROUP_MAP": {"Reports.Reader": "report readers"},
 }
 # The API the profile page calls: Microsoft Graph's /me, or the local provider's copy.
 API_URL = os.environ.get("EXAMPLE_API_URL", "https://localhost:8443/v1.0/me")

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("profile/", views.profile, name="profile"),
     path("profile/async/", views.async_profile, name="async_profile"),
+    path("reports/", views.reports, name="reports"),
     path("admin/", admin.site.urls),
     path("auth/", include("msal_django.urls")),
 ]

@@ -3,6 +3,7 @@ import asyncio
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.module_loading import import_string
@@ -38,3 +39,11 @@ async def async_profile(request: HttpRequest) -> HttpResponse:
     status, me = await asyncio.to_thread(call_api, token)  # requests is synchronous too
     context = {"status": status, "me": me, "api_url": settings.API_URL, "is_async": True}
     return await sync_to_async(render)(request, "example/profile.html", context)
+
+
+@login_required
+def reports(request: HttpRequest) -> HttpResponse:
+    """Only for the Reports.Reader app role: the "report readers" group GROUP_MAP grants."""
+    if not request.user.groups.filter(name="report readers").exists():
+        raise PermissionDenied("Only report readers may open this page.")
+    return render(request, "example/reports.html")

@@ -13,6 +13,7 @@ from django.utils.module_loading import import_string
 
 from ..conf import DEFAULTS, TOKEN_CACHES
 from ..constants import RESERVED_SCOPES
+from .authorization import check_authorization
 from .common import check_callable, check_durations
 from .redis import check_redis
 
@@ -44,6 +45,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         *_check_django_setup(),
         *_check_logout_channels(merged),
         *_check_general_durations(merged),
+        *check_authorization(merged),
     ]
 
 

@@ -21,7 +21,7 @@ from . import pages
 from .context import Context
 from .endpoints.authorize import error_redirect, handle_authorize
 from .endpoints.discovery import handle_discovery, handle_index, handle_jwks
-from .endpoints.graph import handle_me
+from .endpoints.graph import handle_me, handle_member_of
 from .endpoints.logout import handle_logout
 from .endpoints.token import handle_token
 from .entra import check_tenant, error_body, injected_error
@@ -50,6 +50,7 @@ ROUTES = (
     Route("token", "POST", "/<tenant>/oauth2/v2.0/token", handle_token),
     Route("logout", "GET POST", "/<tenant>/oauth2/v2.0/logout", handle_logout, page=True),
     Route("api", "GET", "/v1.0/me", handle_me),
+    Route("graph_groups", "GET", "/v1.0/me/transitiveMemberOf", handle_member_of),
 )
 ENDPOINTS = tuple(dict.fromkeys(route.endpoint for route in ROUTES))
 # Not an endpoint: never recorded, never failed.

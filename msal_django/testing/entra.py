@@ -13,6 +13,11 @@
   unless ``strict_refresh_token_rotation`` is set.
 - ID tokens carry Entra's optional ``login_hint`` claim (an opaque per-user value, what
   the end-session endpoint takes as ``logout_hint``) when ``login_hint_claim`` is set.
+- ID tokens carry the user's ``roles`` and ``groups``; with more than
+  ``GROUPS_CLAIM_LIMIT`` groups (or the user's ``overage`` flag) the groups are replaced by
+  ``_claim_names``/``_claim_sources`` (group overage), and Graph's
+  ``/v1.0/me/transitiveMemberOf`` lists them, in pages, to a token with one of
+  ``MEMBERSHIP_SCOPES``.
 - Errors carry an ``AADSTS`` code in their description and come back as Entra's JSON
   error body (trace and correlation ids, ``error_codes``), or as a page to a browser.
 """
@@ -30,6 +35,11 @@ from .records import USER_DOMAIN, InjectedFailure, OAuthError, Permission, TestU
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 TENANT_ALIASES = frozenset({"common", "organizations"})
+GROUPS_CLAIM_LIMIT = 200  # Entra's limit for groups in a JWT
+# Delegated Graph permissions that may list a user's memberships.
+MEMBERSHIP_SCOPES = frozenset(
+    {"GroupMember.Read.All", "Group.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+)
 
 _OID_NAMESPACE = uuid.UUID("0f1d8a34-7b1e-4b8e-a0c5-6d2e9a4f3b21")
 
@@ -60,6 +70,23 @@ def check_tenant(tenant: str, tenant_id: str, *, page: bool) -> None:
             "correct tenant ID and are signing into the correct cloud.",
             page=page,
         )
+
+
+def authorization_claims(user: TestUser) -> dict[str, Any]:
+    """The ``roles`` and ``groups`` claims of a user's ID token (or the overage form)."""
+    claims: dict[str, Any] = {}
+    if user.roles:
+        claims["roles"] = list(user.roles)
+    if user.overage or len(user.groups) > GROUPS_CLAIM_LIMIT:
+        claims["_claim_names"] = {"groups": "src1"}
+        claims["_claim_sources"] = {
+            "src1": {
+                "endpoint": f"https://graph.windows.net/{user.tid}/users/{user.oid}/getMemberObjects"
+            }
+        }
+    elif user.groups:
+        claims["groups"] = list(user.groups)
+    return claims
 
 
 # -- scopes and consent ------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 from .context import Context
 from .defaults import ID_TOKEN_LIFETIME, LOGOUT_TOKEN_LIFETIME
-from .entra import token_scopes
+from .entra import authorization_claims, token_scopes
 from .records import AuthorizationCode, IssuedRefreshToken, RegisteredClient, TestUser
 
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -108,6 +108,7 @@ def issue_tokens(
             "auth_time": auth_time,
             "email": user.email,
             "uti": secrets.token_urlsafe(16),
+            **authorization_claims(user),
         }
         if nonce is not None:
             id_claims["nonce"] = nonce

@@ -98,6 +98,15 @@ def sign_in_page(
     <label for="new_name">Display name (optional)</label>
     <input type="text" id="new_name" name="new_name" autocomplete="off" maxlength="128">
   </fieldset>
+  <details class="authorization">
+    <summary>Roles and groups in the ID token (optional)</summary>
+    <label for="roles">App roles (space separated; replace the user's)</label>
+    <input type="text" id="roles" name="roles" autocomplete="off" spellcheck="false">
+    <label for="groups">Group ids (space separated; replace the user's)</label>
+    <input type="text" id="groups" name="groups" autocomplete="off" spellcheck="false">
+    <label class="consent"><input type="checkbox" id="overage" name="overage" value="on">
+      <span>Group overage: groups only from Graph</span></label>
+  </details>
   <label class="consent"><input type="checkbox" name="consent" value="on" checked>
     <span>Consent to: <span class="scopes">{_e(scope_text)}</span></span></label>
   <div class="actions">

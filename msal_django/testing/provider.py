@@ -210,10 +210,24 @@ class IdentityProvider:
         return self._state.copy_clients()
 
     def add_user(
-        self, username: str, name: str | None = None, email: str | None = None
+        self,
+        username: str,
+        name: str | None = None,
+        email: str | None = None,
+        *,
+        roles: Iterable[str] | None = None,
+        groups: Iterable[str] | None = None,
+        overage: bool | None = None,
     ) -> TestUser:
-        """Create a user (or return the existing one with that user name)."""
-        return self._state.add_user(new_user(self.tenant_id, username, name, email))
+        """Create a user (or return the existing one with that user name).
+
+        ``roles`` (app role values) and ``groups`` (group object ids) go into the user's
+        ID tokens; with ``overage`` (or more than 200 groups, as on Entra) the groups are
+        left out for ``_claim_names`` and served by ``/v1.0/me/transitiveMemberOf``.
+        Given for an existing user, they replace its own; ``reset()`` clears them.
+        """
+        self._state.add_user(new_user(self.tenant_id, username, name, email))
+        return self._state.set_authorization(username, roles, groups, overage)
 
     @property
     def users(self) -> dict[str, TestUser]:
@@ -264,6 +278,25 @@ class IdentityProvider:
     @login_hint_claim.setter
     def login_hint_claim(self, on: bool) -> None:
         self._state.login_hint_claim = on
+
+    @property
+    def graph_next_link(self) -> str | None:
+        """For tests of a misbehaving Graph: every membership page links here (itself: an
+        endless loop; another host: a link a client must not follow)."""
+        return self._state.graph_next_link
+
+    @graph_next_link.setter
+    def graph_next_link(self, url: str | None) -> None:
+        self._state.graph_next_link = url
+
+    @property
+    def graph_raw_body(self) -> str | None:
+        """For tests of a misbehaving Graph: membership pages answer this text (200)."""
+        return self._state.graph_raw_body
+
+    @graph_raw_body.setter
+    def graph_raw_body(self, body: str | None) -> None:
+        self._state.graph_raw_body = body
 
     def inject(
         self,

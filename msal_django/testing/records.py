@@ -23,6 +23,10 @@ class TestUser:
     email: str
     oid: str
     tid: str
+    # What ID tokens say about the user's authorization (see entra.py: group overage).
+    roles: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    overage: bool = False  # leave groups out of ID tokens even when few
 
     @property
     def preferred_username(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .defaults import (
     DEFAULT_ACCESS_TOKEN_LIFETIME,
@@ -54,6 +54,8 @@ class ProviderState:
     refresh_token_lifetime: int = DEFAULT_REFRESH_TOKEN_LIFETIME
     strict_refresh_token_rotation: bool = False
     login_hint_claim: bool = False
+    graph_next_link: str | None = None  # every Graph page links here (a loop, elsewhere)
+    graph_raw_body: str | None = None  # Graph's membership pages answer this instead
 
     def reset(self) -> None:
         """Forget everything but users and clients; restore the knobs."""
@@ -71,11 +73,33 @@ class ProviderState:
             self.refresh_token_lifetime = DEFAULT_REFRESH_TOKEN_LIFETIME
             self.strict_refresh_token_rotation = False
             self.login_hint_claim = False
+            self.graph_next_link = self.graph_raw_body = None
+            for username, user in self.users.items():
+                self.users[username] = replace(user, roles=(), groups=(), overage=False)
 
     def add_user(self, user: TestUser) -> TestUser:
         """Keep ``user``, unless one with that user name exists: return the one kept."""
         with self.lock:
             return self.users.setdefault(user.username, user)
+
+    def set_authorization(
+        self,
+        username: str,
+        roles: Iterable[str] | None = None,
+        groups: Iterable[str] | None = None,
+        overage: bool | None = None,
+    ) -> TestUser:
+        """Change what a user's ID tokens say (``None``: leave as it is)."""
+        with self.lock:
+            user = self.users[username]
+            user = replace(
+                user,
+                roles=user.roles if roles is None else tuple(roles),
+                groups=user.groups if groups is None else tuple(groups),
+                overage=user.overage if overage is None else overage,
+            )
+            self.users[username] = user
+            return user
 
     def copy_users(self) -> dict[str, TestUser]:
         with self.lock:

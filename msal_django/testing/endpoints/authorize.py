@@ -218,6 +218,7 @@ def _complete_sign_in(ctx: Context, request: Request) -> Response:
                 page=True,
             )
     user = ctx.add_user(username, name=form.get("new_name", "").strip() or None)
+    user = _set_authorization(ctx, user, form)
     if form.get("consent") == "on":
         state.grant(user.username, auth.client_id, grants(auth.scopes))
     elif missing_consent(auth.scopes, state.granted(user.username, auth.client_id)):
@@ -235,6 +236,20 @@ def _complete_sign_in(ctx: Context, request: Request) -> Response:
     elif auth.prompt == "login":
         session.auth_time = now()  # The user signed in again.
     return _issue_code(ctx, auth, user, session)
+
+
+def _set_authorization(ctx: Context, user: TestUser, form: Mapping[str, str]) -> TestUser:
+    """The sign-in page's optional roles, groups and overage, for this user from now on."""
+    roles = form.get("roles", "").split()
+    groups = form.get("groups", "").split()
+    if not (roles or groups or form.get("overage") == "on"):
+        return user
+    return ctx.state.set_authorization(
+        user.username,
+        roles=roles or None,
+        groups=groups or None,
+        overage=True if form.get("overage") == "on" else None,
+    )
 
 
 def _issue_code(

@@ -1,5 +1,6 @@
-"""The Graph-like protected API (``/v1.0/me``): what a resource server does with the
-provider's access tokens, and how it answers one it cannot accept."""
+"""The Graph-like protected API (``/v1.0/me`` and ``/v1.0/me/transitiveMemberOf``): what a
+resource server does with the provider's access tokens, and how it answers one it
+cannot accept."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ import jwt
 from werkzeug.wrappers import Request, Response
 
 from ..context import Context
+from ..entra import GRAPH_RESOURCE, MEMBERSHIP_SCOPES
 from ..records import TestUser
 from ..web import json_response
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 999
 
 
 class _Unauthorized(Exception):
@@ -39,6 +44,50 @@ def handle_me(ctx: Context, request: Request, tenant: str | None) -> Response:
             "scopes": str(claims["scp"]).split(),
         }
     )
+
+
+def handle_member_of(ctx: Context, request: Request, tenant: str | None) -> Response:
+    """The user's groups, ``$top`` a page (100 by default, 999 at most), linked by
+    ``@odata.nextLink`` with a ``$skiptoken``; 403 without a membership permission."""
+    try:
+        user, claims = _caller(ctx, request)
+    except _Unauthorized as exc:
+        return exc.response
+    if claims.get("aud") != GRAPH_RESOURCE or not MEMBERSHIP_SCOPES & set(
+        str(claims["scp"]).split()
+    ):
+        return json_response(
+            {
+                "error": {
+                    "code": "Authorization_RequestDenied",
+                    "message": "Insufficient privileges to complete the operation.",
+                }
+            },
+            403,
+        )
+    state = ctx.state
+    if state.graph_raw_body is not None:
+        return Response(state.graph_raw_body, status=200, mimetype="application/json")
+    try:
+        top = min(max(int(request.args.get("$top", DEFAULT_PAGE_SIZE)), 1), MAX_PAGE_SIZE)
+        start = max(int(request.args.get("$skiptoken", 0)), 0)
+    except ValueError:
+        return json_response(
+            {"error": {"code": "BadRequest", "message": "Invalid $top or $skiptoken."}}, 400
+        )
+    page = user.groups[start : start + top]
+    body: dict[str, Any] = {
+        "@odata.context": f"{ctx.base_url}/v1.0/$metadata#directoryObjects(id)",
+        "value": [{"@odata.type": "#microsoft.graph.group", "id": g} for g in page],
+    }
+    if state.graph_next_link is not None:
+        body["@odata.nextLink"] = state.graph_next_link
+    elif start + top < len(user.groups):
+        body["@odata.nextLink"] = (
+            f"{ctx.base_url}/v1.0/me/transitiveMemberOf?$select=id&$top={top}"
+            f"&$skiptoken={start + top}"
+        )
+    return json_response(body)
 
 
 def _caller(ctx: Context, request: Request) -> tuple[TestUser, dict[str, Any]]:

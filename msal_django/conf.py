@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "REFRESH_RACE_GRACE": 1.0,
     "LOGOUT_TOKEN_MAX_AGE": 300,
     "CLOCK_SKEW": 60,
+    # Protected APIs (msal_django.api, msal_django.drf, msal_django.downstream).
+    "API_AUDIENCES": None,  # [CLIENT_ID, "api://<CLIENT_ID>"]
 }
 
 TOKEN_CACHES = ("database", "redis")
@@ -209,6 +211,18 @@ class Settings:
     def CLOCK_SKEW(self) -> int:
         """Seconds of clock difference tolerated with the provider (``iat``, ``exp``)."""
         return int(seconds(self._get("CLOCK_SKEW")))
+
+    # Protected APIs (msal_django.api, msal_django.drf, msal_django.downstream).
+
+    @property
+    def API_AUDIENCES(self) -> list[str]:
+        """The ``aud`` values a bearer token for this site's API may carry; by default
+        the client id and its Application ID URI ``api://<CLIENT_ID>``."""
+        configured = self._get("API_AUDIENCES")
+        if configured:
+            return [str(audience) for audience in configured]
+        client_id = self.CLIENT_ID
+        return [client_id, f"api://{client_id}"] if client_id else []
 
 
 msal_settings = Settings()

@@ -36,6 +36,7 @@ def remove_account(
     ``StoreUnavailable`` propagates: there is nowhere else to record it.)
     """
     store = get_store()
+    _remove_on_behalf_of_tokens([home_account_id], reason)
     try:
         removed = store.remove(home_account_id)
     except StoreUnavailable:
@@ -75,7 +76,26 @@ def remove_accounts_of(
         accounts.append(session[SESSION_ACCOUNT_KEY])
     if user is not None and user.pk is not None:
         accounts += [a for a in get_store().accounts_of(user) if a not in accounts]
+        _remove_on_behalf_of_tokens(_caller_account_ids(user), reason)
     return sum(remove_account(a, user=user, reason=reason) for a in accounts)
+
+
+# -- protected APIs: the tokens got on the user's behalf go with the user's accounts --
+
+
+def _remove_on_behalf_of_tokens(caller_account_ids: list[str], reason: str) -> None:
+    from .downstream import remove_on_behalf_of_tokens  # it imports the store layer
+
+    remove_on_behalf_of_tokens(caller_account_ids, reason=reason)
+
+
+def _caller_account_ids(user: AbstractBaseUser) -> list[str]:
+    from .downstream import caller_account_ids
+
+    return caller_account_ids(user)
+
+
+# -- end of protected APIs --
 
 
 def on_user_deleted(sender: Any, instance: AbstractBaseUser, **kwargs: Any) -> None:

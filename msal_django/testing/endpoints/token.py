@@ -15,7 +15,14 @@ import jwt
 from werkzeug.wrappers import Request, Response
 
 from ..context import Context
-from ..entra import missing_consent, missing_parameter, parse_scopes, split_scope, unknown_client
+from ..entra import (
+    OIDC_SCOPES,
+    missing_consent,
+    missing_parameter,
+    parse_scopes,
+    split_scope,
+    unknown_client,
+)
 from ..minting import app_access_token, b64url, issue_tokens
 from ..records import OAuthError, RegisteredClient
 from ..web import json_response
@@ -200,11 +207,7 @@ def on_behalf_of(ctx: Context, client: RegisteredClient, form: Mapping[str, str]
             "needs one (app-only tokens use client credentials).",
         )
     scopes = parse_scopes(form.get("scope"))
-    if not [
-        s
-        for s in scopes
-        if split_scope(s)[1] and s not in ("openid", "profile", "offline_access", "email")
-    ]:
+    if not [scope for scope in scopes if scope not in OIDC_SCOPES]:
         raise missing_parameter("scope")
     missing = missing_consent(scopes, ctx.state.granted(user.username, client.client_id))
     if missing:

@@ -49,7 +49,8 @@ class BearerTokenAuthentication(BaseAuthentication):
             caller, access_token = authenticate(request, token)
         except InvalidBearerToken as exc:
             logger.info("API request refused: %s (%s)", exc, loggable(request.path))
-            self._error = str(exc)
+            # DRF asks a new instance for the challenge: the reason goes on the request.
+            request._request._msal_django_bearer_error = str(exc)  # type: ignore[attr-defined]
             raise InvalidToken(str(exc)) from None
         except NoLinkedUser as exc:
             logger.info("API request refused: %s (%s)", exc, loggable(request.path))
@@ -60,7 +61,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         return caller, access_token
 
     def authenticate_header(self, request: Request) -> str:
-        error = getattr(self, "_error", None)
+        error = getattr(request._request, "_msal_django_bearer_error", None)
         if error is None:
             return "Bearer"
         return (

@@ -424,3 +424,15 @@ def test_the_provider_refuses_client_credentials_without_dot_default(idp):
     )
     assert answer.json()["error"] == "invalid_scope"
     assert "AADSTS1002012" in answer.json()["error_description"]
+
+
+@pytest.mark.django_db
+def test_the_keys_are_fetched_once_and_again_once_for_an_unknown_kid(idp, monkeypatch):
+    for _ in range(3):
+        assert call("/api/me/", user_token(idp)).status_code == 200
+    assert idp.count("jwks") == 1
+    monkeypatch.setattr(jwks, "JWKS_MIN_REFRESH_INTERVAL", 0.0)
+    claims = claims_of(user_token(idp))
+    rotated = jwt.encode(claims, idp._keys.signing_key, "RS256", {"kid": "rotated"})
+    assert call("/api/me/", rotated).status_code == 401
+    assert idp.count("jwks") == 2

@@ -111,7 +111,7 @@ def bearer_token(request: HttpRequest) -> str | None:
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer":
         return None
-    value = value.strip()
+    value = str(value).strip()
     if not _B64TOKEN.fullmatch(value):
         raise InvalidBearerToken("The Authorization header holds no well-formed bearer token.")
     return value
@@ -125,9 +125,10 @@ def authenticate(
     ``ProviderError``."""
     access_token = validate(token)
     caller = linked_user(access_token) if access_token.delegated else AppCaller(access_token)
-    target = getattr(request, "_request", request)  # DRF's Request wraps the HttpRequest
+    # DRF's Request wraps the HttpRequest: the attributes go on the HttpRequest.
+    target: Any = getattr(request, "_request", request)
     setattr(target, BEARER_TOKEN_ATTRIBUTE, Secret(token))
-    target.msal_claims = access_token.claims  # type: ignore[attr-defined]
+    target.msal_claims = access_token.claims
     return caller, access_token
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -79,14 +80,14 @@ class _Requires(BasePermission):
             return False  # not authenticated by BearerTokenAuthentication: DRF answers 401
         required = tuple(getattr(view, self.attribute, ()) or ())
         if not required:
-            raise exceptions.ImproperlyConfigured(
+            raise ImproperlyConfigured(
                 f"{type(self).__name__} needs {type(view).__name__}.{self.attribute}."
             )
         try:
             authorize(token, **{self.kind: required})
         except InsufficientScope as exc:
             logger.info("API request refused: %s (%s)", exc, loggable(request.path))
-            self.message = str(exc)  # type: ignore[assignment]
+            self.message = str(exc)
             view.headers = {
                 **getattr(view, "headers", {}),
                 "WWW-Authenticate": _insufficient_scope(exc),

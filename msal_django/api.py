@@ -24,7 +24,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("msal_django.api")
 
-V = TypeVar("V", bound=Callable[..., Any])
 # RFC 6750 2.1: b64token. Anything else after "Bearer " is not a bearer token.
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _MAX_HEADER = 16 * 1024 + 16
@@ -166,7 +165,9 @@ def msal_backend() -> MsalBackend:
     return MsalBackend()
 
 
-def require_token(scopes: Iterable[str] = (), roles: Iterable[str] = ()) -> Callable[[V], V]:
+def require_token(
+    scopes: Iterable[str] = (), roles: Iterable[str] = ()
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Protect a view (sync or async) with an access token for this site's API.
 
     The token must grant one of ``scopes`` (delegated: ``scp``) or one of ``roles``
@@ -178,7 +179,7 @@ def require_token(scopes: Iterable[str] = (), roles: Iterable[str] = ()) -> Call
         raise TypeError("require_token takes lists: scopes=['access_as_user'], roles=['Task.Read']")
     required_scopes, required_roles = tuple(scopes), tuple(roles)
 
-    def decorator(view: V) -> V:
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         if iscoroutinefunction(view):
 
             @functools.wraps(view)
@@ -207,7 +208,7 @@ def require_token(scopes: Iterable[str] = (), roles: Iterable[str] = ()) -> Call
 
             wrapper = sync_wrapper
         wrapper.csrf_exempt = True
-        return cast(V, wrapper)
+        return cast(Callable[..., Any], wrapper)
 
     return decorator
 

@@ -70,7 +70,9 @@ class BearerTokenAuthentication(BaseAuthentication):
         )
 
 
-class _Requires(BasePermission):
+class RequiresClaims(BasePermission):
+    """Base of ``HasScopes`` and ``HasRoles``: the view names what the token must grant."""
+
     attribute = ""
     kind = ""
 
@@ -103,14 +105,14 @@ def _insufficient_scope(exc: InsufficientScope) -> str:
     return challenge
 
 
-class HasScopes(_Requires):
+class HasScopes(RequiresClaims):
     """The delegated token grants one of the view's ``required_scopes`` (``scp``)."""
 
     attribute = "required_scopes"
     kind = "scopes"
 
 
-class HasRoles(_Requires):
+class HasRoles(RequiresClaims):
     """The token holds one of the view's ``required_roles`` (``roles``: app-only
     tokens' application permissions, or a user's assigned app roles)."""
 

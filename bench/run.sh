@@ -15,3 +15,4 @@ fi
 "$venv/bin/python" -m pip install --quiet -e ".[dev,redis]" "Django~=5.2.0" identity
 "$venv/bin/python" bench/bench.py "$@"
 "$venv/bin/python" bench/bench_operations.py
+"$venv/bin/python" bench/bench_api.py

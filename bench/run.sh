@@ -19,3 +19,4 @@ fi
 "$venv/bin/python" bench/bench.py "$@"
 "$venv/bin/python" bench/bench_operations.py
 "$venv/bin/python" bench/bench_authorization.py
+"$venv/bin/python" bench/bench_api.py

@@ -37,6 +37,8 @@ def main() -> int:
     )
     for username, name in (("alice", "Alice Example"), ("bob", "Bob Example")):
         idp.add_user(username, name=name, email=f"{username}@example.com")
+        # The site's own API scope, as an admin's consent: /api/try/ asks for it silently.
+        idp.consent(username, "msal-django-example", ["api://msal-django-example/access_as_user"])
     # alice holds the Reports.Reader app role (GROUP_MAP grants "report readers"), bob not.
     idp.add_user("alice", roles=["Reports.Reader"])
     idp.start()

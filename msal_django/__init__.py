@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from .exceptions import InteractionRequired, MsalDjangoError, ProviderError, StoreUnavailable
 
 if TYPE_CHECKING:
+    from .downstream import get_app_token, get_token_on_behalf_of
     from .tokens import aget_token, aget_token_for_user, get_token, get_token_for_user
 
 __all__ = [
@@ -18,8 +19,10 @@ __all__ = [
     "StoreUnavailable",
     "aget_token",
     "aget_token_for_user",
+    "get_app_token",
     "get_token",
     "get_token_for_user",
+    "get_token_on_behalf_of",
 ]
 
 # Imported on first use: importing the package (a management command, the pytest plugin
@@ -29,6 +32,8 @@ _LAZY = {
     "aget_token_for_user": "tokens",
     "get_token": "tokens",
     "get_token_for_user": "tokens",
+    "get_token_on_behalf_of": "downstream",
+    "get_app_token": "downstream",
 }
 
 

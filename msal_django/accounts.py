@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .conf import msal_settings
 from .constants import SESSION_ACCOUNT_KEY
 from .signals import send_account_removed
 from .stores import get_store
@@ -32,6 +34,7 @@ def remove_account(
     ``StoreUnavailable`` propagates: there is nowhere else to record it.)
     """
     store = get_store()
+    remove_on_behalf_of_tokens([home_account_id], reason=reason)
     removed = store.remove_or_defer(home_account_id, reason)
     if removed:
         logger.info("Removed the cached tokens of account %s (%s).", home_account_id, reason)
@@ -49,7 +52,45 @@ def remove_accounts_of(
         accounts.append(session[SESSION_ACCOUNT_KEY])
     if user is not None and user.pk is not None:
         accounts += [a for a in get_store().accounts_of(user) if a not in accounts]
+        remove_on_behalf_of_tokens(caller_account_ids(user), reason=reason)
     return sum(remove_account(a, user=user, reason=reason) for a in accounts)
+
+
+# -- the tokens a protected API got on a caller's behalf (msal_django.downstream) go with
+# the caller's accounts: partitions "obo:<client id>:<oid>.<tid>", never linked to a user.
+
+OBO_PREFIX = "obo"
+
+
+def obo_partition_id(caller_account_id: str) -> str:
+    """The partition of a caller's on-behalf-of tokens; ``caller_account_id`` is
+    ``<oid>.<tid>``, the caller's MSAL account id on Entra."""
+    return f"{OBO_PREFIX}:{msal_settings.CLIENT_ID}:{caller_account_id}"
+
+
+def remove_on_behalf_of_tokens(caller_account_ids: Iterable[str], *, reason: str) -> int:
+    """Remove the on-behalf-of partitions of these callers (``<oid>.<tid>`` ids);
+    returns how many were there. A Redis store that is down records the removal."""
+    store = get_store()
+    removed = 0
+    for account_id in dict.fromkeys(caller_account_ids):
+        partition_id = obo_partition_id(account_id)
+        removed += store.remove_or_defer(partition_id, reason)
+    if removed:
+        logger.info("Removed %d on-behalf-of token cache(s) (%s).", removed, reason)
+    return removed
+
+
+def caller_account_ids(user: AbstractBaseUser) -> list[str]:
+    """The ``<oid>.<tid>`` ids under which ``user`` calls this API (their identities)."""
+    from .models import UserIdentity
+
+    return [
+        f"{subject}.{issuer}"
+        for issuer, subject in UserIdentity.objects.filter(user_id=user.pk).values_list(
+            "issuer", "subject"
+        )
+    ]
 
 
 def on_user_deleted(sender: Any, instance: AbstractBaseUser, **kwargs: Any) -> None:

@@ -88,6 +88,13 @@ def _credential(value: Any) -> str | dict[str, Any] | None:
     return None
 
 
+def _audiences(value: Any) -> list[str]:
+    if value:
+        return [str(audience) for audience in value]
+    client_id = str(configured("CLIENT_ID") or "")
+    return [client_id, f"api://{client_id}"] if client_id else []
+
+
 def _encryption_keys(value: Any) -> tuple[str | bytes, ...]:
     if value:
         return tuple(value)
@@ -240,6 +247,14 @@ class Settings:
         bool,
         "When group overage cannot be resolved (Graph down or refusing), sign the user in "
         "with the groups and flags they had, instead of refusing the sign-in.",
+    )
+
+    # -- protected APIs (msal_django.api, msal_django.drf, msal_django.downstream) --
+    API_AUDIENCES: Setting[list[str]] = Setting(
+        None,
+        _audiences,
+        "The ``aud`` values a bearer token for this site's API may carry; by default the "
+        "client id and its Application ID URI ``api://<CLIENT_ID>``.",
     )
 
 

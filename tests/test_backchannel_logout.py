@@ -14,7 +14,7 @@ from django.contrib.sessions.models import Session
 from django.core import checks
 from django.test import Client
 
-from msal_django import logout_token
+from msal_django import jwks, logout_token
 from msal_django.constants import SESSION_SID_KEY
 from msal_django.logout_token import BACKCHANNEL_LOGOUT_EVENT
 from msal_django.models import CachedAccount, SignInSession
@@ -297,7 +297,7 @@ def test_keys_are_cached(idp, alice_client, sign_in):
 
 
 def test_unknown_kid_fetches_the_keys_again_once(idp, alice_client, monkeypatch):
-    monkeypatch.setattr(logout_token, "JWKS_MIN_REFRESH_INTERVAL", 0.0)
+    monkeypatch.setattr(jwks, "JWKS_MIN_REFRESH_INTERVAL", 0.0)
     claims = claims_for(idp, alice_client)
     token = jwt.encode(claims, foreign_key(), algorithm="RS256", headers={"kid": "rotated"})
     assert post(token).status_code == 400

@@ -6,6 +6,8 @@ from django.urls import include, path
 
 import msal_django
 
+from . import api_views
+
 
 def home(request: HttpRequest) -> HttpResponse:
     name = request.user.get_username() if request.user.is_authenticated else ""
@@ -34,6 +36,12 @@ urlpatterns = [
     path("token/", token, name="token"),
     path("atoken/", atoken, name="atoken"),
     path("reports/", reports, name="reports"),
+    path("api/me/", api_views.me),
+    path("api/ame/", api_views.ame),
+    path("api/tasks/", api_views.tasks),
+    path("api/graph-me/", api_views.graph_me),
+    path("drf/me/", api_views.DrfMe.as_view()),
+    path("drf/tasks/", api_views.DrfTasks.as_view()),
     path("admin/", admin.site.urls),
     path("auth/", include("msal_django.urls")),
 ]

@@ -8,6 +8,8 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("profile/async/", views.async_profile, name="async_profile"),
     path("reports/", views.reports, name="reports"),
+    path("api/me/", views.api_me, name="api_me"),
+    path("api/try/", views.api_try, name="api_try"),
     path("admin/", admin.site.urls),
     path("auth/", include("msal_django.urls")),
 ]

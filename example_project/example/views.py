@@ -4,11 +4,14 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.module_loading import import_string
 
 import msal_django
+from msal_django.api import require_token
+
+API_SCOPE = f"api://{settings.MSAL_DJANGO['CLIENT_ID']}/access_as_user"
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -47,3 +50,22 @@ def reports(request: HttpRequest) -> HttpResponse:
     if not request.user.groups.filter(name="report readers").exists():
         raise PermissionDenied("Only report readers may open this page.")
     return render(request, "example/reports.html")
+
+
+@require_token(scopes=["access_as_user"])
+def api_me(request: HttpRequest) -> JsonResponse:
+    """The site as an API: a bearer token for ``api://<client id>/access_as_user``; it
+    calls the Graph-like API on behalf of the caller (OAuth 2.0 on-behalf-of)."""
+    token = msal_django.get_token_on_behalf_of(request, ["User.Read"])
+    status, me = call_api(token)
+    return JsonResponse({"caller": request.user.get_username(), "graph_status": status, "me": me})
+
+
+@login_required
+def api_try(request: HttpRequest) -> HttpResponse:
+    """A curl line calling ``api_me`` with an access token for this site's API, got for
+    the signed-in user (the site acting as its own client; consent is asked once)."""
+    token = msal_django.get_token(request, [API_SCOPE])
+    url = request.build_absolute_uri("/api/me/")
+    line = f'curl -H "Authorization: Bearer {token}" {url}'
+    return HttpResponse(line + "\n", content_type="text/plain")

@@ -68,16 +68,7 @@ def issue_tokens(
     }
     lifetime = int(state.access_token_lifetime)
     access_token = ctx.keys.sign(
-        {
-            **common,
-            "aud": resource,
-            "exp": issued_at + lifetime,
-            "scp": " ".join(names),
-            "azp": client.client_id,
-            "azpacr": "1",
-            "idtyp": "user",
-            "uti": secrets.token_urlsafe(16),
-        }
+        user_access_token_claims(common, resource, names, client.client_id, lifetime)
     )
     body: dict[str, Any] = {
         "token_type": "Bearer",
@@ -121,6 +112,99 @@ def issue_tokens(
         *(body[k] for k in ("access_token", "refresh_token", "id_token") if k in body)
     )
     return body
+
+
+def user_access_token_claims(
+    common: dict[str, Any], resource: str, names: Sequence[str], client_id: str, lifetime: int
+) -> dict[str, Any]:
+    """A delegated access token's claims: ``scp``, the resource as ``aud``, the client
+    as ``azp``."""
+    return {
+        **common,
+        "aud": resource,
+        "exp": int(common["iat"]) + lifetime,
+        "scp": " ".join(names),
+        "azp": client_id,
+        "azpacr": "1",
+        "idtyp": "user",
+        "uti": secrets.token_urlsafe(16),
+    }
+
+
+def access_token_for(
+    ctx: Context,
+    user: TestUser,
+    client_id: str,
+    resource: str,
+    names: Sequence[str],
+    *,
+    roles: Sequence[str] = (),
+    version: int = 2,
+    lifetime: int | None = None,
+) -> str:
+    """A delegated access token as ``client_id`` would get it for ``resource`` (its
+    ``names`` as ``scp``); ``version=1`` gives Entra's v1 form (``appid``, v1 issuer)."""
+    issued_at = now()
+    claims: dict[str, Any] = {
+        "iss": ctx.issuer,
+        "iat": issued_at,
+        "nbf": issued_at,
+        "oid": user.oid,
+        "tid": user.tid,
+        "sub": pairwise_sub(user, client_id),
+        "name": user.name,
+        "preferred_username": user.preferred_username,
+        "ver": "2.0",
+    }
+    lifetime = int(ctx.state.access_token_lifetime if lifetime is None else lifetime)
+    claims = user_access_token_claims(claims, resource, names, client_id, lifetime)
+    if roles:
+        claims["roles"] = list(roles)
+    if version == 1:
+        claims.update(
+            iss=ctx.authority + "/",
+            ver="1.0",
+            appid=client_id,
+            upn=claims.pop("preferred_username"),
+        )
+        del claims["azp"], claims["azpacr"]
+    token = ctx.keys.sign(claims, typ="JWT")
+    ctx.state.remember_issued(token)
+    return token
+
+
+def app_access_token(ctx: Context, client_id: str, resource: str) -> dict[str, Any]:
+    """The client credentials grant's answer: an app-only token for ``resource`` whose
+    ``roles`` are the application permissions granted to the client on it."""
+    issued_at = now()
+    lifetime = int(ctx.state.access_token_lifetime)
+    service_principal = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.tenant_id}/{client_id}"))
+    claims: dict[str, Any] = {
+        "iss": ctx.issuer,
+        "aud": resource,
+        "iat": issued_at,
+        "nbf": issued_at,
+        "exp": issued_at + lifetime,
+        "oid": service_principal,
+        "sub": service_principal,
+        "tid": ctx.tenant_id,
+        "azp": client_id,
+        "azpacr": "1",
+        "idtyp": "app",
+        "ver": "2.0",
+        "uti": secrets.token_urlsafe(16),
+    }
+    roles = sorted(ctx.state.app_roles_of(client_id, resource))
+    if roles:
+        claims["roles"] = roles
+    token = ctx.keys.sign(claims, typ="JWT")
+    ctx.state.remember_issued(token)
+    return {
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
+        "access_token": token,
+    }
 
 
 def logout_token(ctx: Context, client_id: str, username: str, sid: str) -> str:

@@ -30,7 +30,7 @@ from .defaults import (
     DEFAULT_TENANT_ID,
     DEFAULT_USERS,
 )
-from .entra import grants, new_user
+from .entra import grants, new_user, token_scopes
 from .keys import CA_FILE, ProviderKeys, default_state_dir
 from .records import (
     BackchannelLogout,
@@ -236,6 +236,44 @@ class IdentityProvider:
     def consent(self, username: str, client_id: str, scopes: Iterable[str]) -> None:
         """Grant consent ahead of time, as an admin would."""
         self._state.grant(username, client_id, grants(scopes))
+
+    def grant_app_roles(self, client_id: str, resource: str, roles: Iterable[str]) -> None:
+        """Grant application permissions (app roles) to ``client_id`` on ``resource``
+        (``api://<API client id>``), as an admin's consent does: client credentials
+        tokens for ``<resource>/.default`` carry them as ``roles``."""
+        self._state.grant_app_roles(client_id, resource.rstrip("/"), roles)
+
+    def access_token_for(
+        self,
+        username: str,
+        client_id: str,
+        scopes: Iterable[str],
+        *,
+        roles: Iterable[str] = (),
+        version: int = 2,
+        lifetime: int | None = None,
+    ) -> str:
+        """A user's access token as the client ``client_id`` (a single-page app, a
+        mobile app) would get it by signing the user in: ``scopes`` of one resource
+        (``["api://<API client id>/access_as_user"]``: ``aud`` the resource, ``scp`` the
+        names), ``roles`` the user's assigned app roles. ``version=1`` gives Entra's v1
+        form. Consent is taken as given (an admin's)."""
+        user = self.add_user(username)
+        scopes = list(scopes)
+        self._state.grant(username, client_id, grants(scopes))
+        resource, names, _ = token_scopes(
+            client_id, scopes, self._state.granted(username, client_id)
+        )
+        return minting.access_token_for(
+            self._context(),
+            user,
+            client_id,
+            resource,
+            names,
+            roles=tuple(roles),
+            version=version,
+            lifetime=lifetime,
+        )
 
     def revoke_refresh_tokens(self, username: str) -> int:
         """Revoke every refresh token (and end every sign-in session) of a user.

@@ -40,6 +40,8 @@ class ProviderState:
     clients: dict[str, RegisteredClient] = field(default_factory=dict)
     # What sign-ins and token requests leave behind.
     consents: dict[tuple[str, str], set[Permission]] = field(default_factory=dict)
+    # Application permissions (app roles) granted to a client on a resource.
+    app_roles: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     sessions: dict[str, ProviderSession] = field(default_factory=dict)
     pending: dict[str, AuthorizationRequest] = field(default_factory=dict)
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
@@ -63,6 +65,7 @@ class ProviderState:
             self.requests.clear()
             self.failures.clear()
             self.consents.clear()
+            self.app_roles.clear()
             self.sessions.clear()
             self.pending.clear()
             self.codes.clear()
@@ -120,6 +123,14 @@ class ProviderState:
     def grant(self, username: str, client_id: str, grants: Iterable[Permission]) -> None:
         with self.lock:
             self.consents.setdefault((username, client_id), set()).update(grants)
+
+    def grant_app_roles(self, client_id: str, resource: str, roles: Iterable[str]) -> None:
+        with self.lock:
+            self.app_roles.setdefault((client_id, resource), set()).update(roles)
+
+    def app_roles_of(self, client_id: str, resource: str) -> set[str]:
+        with self.lock:
+            return set(self.app_roles.get((client_id, resource), ()))
 
     def granted(self, username: str, client_id: str) -> set[Permission]:
         with self.lock:

@@ -11,11 +11,19 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
+import jwt
 from werkzeug.wrappers import Request, Response
 
 from ..context import Context
-from ..entra import missing_parameter, parse_scopes, unknown_client
-from ..minting import b64url, issue_tokens
+from ..entra import (
+    OIDC_SCOPES,
+    missing_consent,
+    missing_parameter,
+    parse_scopes,
+    split_scope,
+    unknown_client,
+)
+from ..minting import app_access_token, b64url, issue_tokens
 from ..records import OAuthError, RegisteredClient
 from ..web import json_response
 
@@ -172,8 +180,96 @@ def redeem_refresh_token(
     )
 
 
+def on_behalf_of(ctx: Context, client: RegisteredClient, form: Mapping[str, str]) -> dict[str, Any]:
+    """``jwt-bearer`` with ``requested_token_use=on_behalf_of``: a user's access token
+    whose audience is the calling app, exchanged for a token to a downstream API."""
+    assertion = form.get("assertion")
+    if not assertion:
+        raise missing_parameter("assertion")
+    if form.get("requested_token_use") != "on_behalf_of":
+        raise OAuthError(
+            "invalid_request",
+            "AADSTS70003: The requested_token_use parameter must be 'on_behalf_of' for "
+            "this grant type.",
+        )
+    claims = _verified_assertion(ctx, assertion)
+    if claims.get("aud") not in (client.client_id, f"api://{client.client_id}"):
+        raise OAuthError(
+            "invalid_grant",
+            "AADSTS50013: Assertion failed signature validation. [Reason - The "
+            "assertion's audience does not match the client app presenting it.]",
+        )
+    user = next((u for u in ctx.state.copy_users().values() if u.oid == claims.get("oid")), None)
+    if "scp" not in claims or user is None:
+        raise OAuthError(
+            "invalid_grant",
+            "AADSTS50034: The assertion is not a user's delegated token; on-behalf-of "
+            "needs one (app-only tokens use client credentials).",
+        )
+    scopes = parse_scopes(form.get("scope"))
+    if not [scope for scope in scopes if scope not in OIDC_SCOPES]:
+        raise missing_parameter("scope")
+    missing = missing_consent(scopes, ctx.state.granted(user.username, client.client_id))
+    if missing:
+        raise OAuthError(
+            "invalid_grant",
+            f"AADSTS65001: The user or administrator has not consented to use the "
+            f"application with ID '{client.client_id}' on behalf of the user. Missing: "
+            f"{' '.join(missing)}.",
+            suberror="consent_required",
+        )
+    return issue_tokens(
+        ctx,
+        client,
+        user,
+        scopes,
+        sid=str(claims.get("sid") or ""),
+        auth_time=int(claims.get("iat") or 0),
+        nonce=None,
+        code=None,
+    )
+
+
+def _verified_assertion(ctx: Context, assertion: str) -> dict[str, Any]:
+    try:
+        return ctx.keys.verify(assertion, issuer=ctx.issuer)
+    except jwt.ExpiredSignatureError:
+        raise OAuthError(
+            "invalid_grant", "AADSTS500133: Assertion is not within its valid time range."
+        ) from None
+    except jwt.InvalidTokenError:
+        pass
+    try:  # a v1 access token names the tenant's v1 issuer
+        return ctx.keys.verify(assertion, issuer=ctx.authority + "/")
+    except jwt.InvalidTokenError:
+        raise OAuthError(
+            "invalid_grant", "AADSTS50013: Assertion failed signature validation."
+        ) from None
+
+
+def client_credentials(
+    ctx: Context, client: RegisteredClient, form: Mapping[str, str]
+) -> dict[str, Any]:
+    """``client_credentials``: one ``<resource>/.default`` scope; the token's ``roles``
+    are the app roles granted to the client on that resource."""
+    scopes = parse_scopes(form.get("scope"))
+    if not scopes:
+        raise missing_parameter("scope")
+    if len(scopes) != 1 or not scopes[0].endswith("/.default"):
+        raise OAuthError(
+            "invalid_scope",
+            f"AADSTS1002012: The provided value for scope {' '.join(scopes)} is not valid. "
+            "Client credential flows must have a scope value with /.default suffixed to "
+            "the resource identifier (application ID URI).",
+        )
+    resource, _ = split_scope(scopes[0])
+    return app_access_token(ctx, client.client_id, resource)
+
+
 # The grants this provider supports (discovery advertises them), by grant_type.
 GRANTS: dict[str, GrantHandler] = {
     "authorization_code": redeem_code,
     "refresh_token": redeem_refresh_token,
+    "urn:ietf:params:oauth:grant-type:jwt-bearer": on_behalf_of,
+    "client_credentials": client_credentials,
 }

@@ -1,0 +1,207 @@
+"""Validation of the access tokens this site's API is called with (RFC 6750 bearer tokens).
+
+``validate(token)`` returns the claims of an Entra access token issued for this API, or
+raises ``InvalidBearerToken`` saying which check failed (never echoing the token):
+
+- a signed JWT (JWS compact form, at most ``MAX_TOKEN_LENGTH`` characters) whose ``alg``
+  is asymmetric (never ``none``, never HMAC) and whose key is one of the provider's
+  (``msal_django.jwks``: cached, refetched once on an unknown ``kid``);
+- ``iss``: the tenant's v2 issuer (from discovery; a multi-tenant authority's
+  ``{tenantid}`` replaced by the token's ``tid``) or its v1 issuer; with
+  ``ALLOWED_TENANTS`` the ``tid`` must be one of them;
+- ``aud`` in ``API_AUDIENCES``; ``exp`` and ``nbf`` with ``CLOCK_SKEW``;
+- an access token, not an ID token or a logout token: it names the client it was issued
+  to (``azp``, ``appid`` on v1) and carries ``scp`` (delegated) or ``roles`` (app-only).
+
+``authorize(claims, scopes, roles)`` then checks what the view requires.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import jwt
+
+from . import client, jwks
+from .conf import msal_settings
+from .exceptions import ProviderError
+from .redact import loggable
+
+MAX_TOKEN_LENGTH = 16 * 1024  # Entra's access tokens are a few KB; group claims cap them
+_TYPES = frozenset({"jwt", "at+jwt"})
+# Claims only an ID token or a logout token carries.
+_NOT_ACCESS_TOKEN_CLAIMS = ("nonce", "at_hash", "c_hash", "events")
+# Entra's v1 issuer lives on the STS host of the cloud's login host.
+_V1_HOSTS = {
+    "login.microsoftonline.com": "sts.windows.net",
+    "login.microsoftonline.us": "sts.windows.net",
+    "login.chinacloudapi.cn": "sts.chinacloudapi.cn",
+}
+_TENANT = re.compile(r"[0-9A-Za-z._-]{1,64}")
+
+
+class InvalidBearerToken(ValueError):
+    """The bearer token must be refused (401 ``invalid_token``); the message says why."""
+
+
+class InsufficientScope(Exception):
+    """The token is valid but grants none of what the view requires (403)."""
+
+    def __init__(self, scopes: Sequence[str], roles: Sequence[str]) -> None:
+        self.scopes, self.roles = tuple(scopes), tuple(roles)
+        wanted = [f"scope {s}" for s in scopes] + [f"app role {r}" for r in roles]
+        super().__init__(f"The token grants none of: {', '.join(wanted)}.")
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    """A validated access token: its claims, and whether it acts for a user."""
+
+    claims: dict[str, Any]
+
+    @property
+    def delegated(self) -> bool:
+        """Issued to a client acting for a user (``scp``), not to an app alone."""
+        return "scp" in self.claims
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        scp = self.claims.get("scp")
+        return frozenset(scp.split()) if isinstance(scp, str) else frozenset()
+
+    @property
+    def roles(self) -> frozenset[str]:
+        roles = self.claims.get("roles")
+        if not isinstance(roles, list):
+            return frozenset()
+        return frozenset(r for r in roles if isinstance(r, str))
+
+    @property
+    def client_id(self) -> str:
+        """The calling client (``azp``, or ``appid`` in v1 tokens)."""
+        return str(self.claims.get("azp") or self.claims.get("appid") or "")
+
+    @property
+    def tenant_id(self) -> str:
+        return str(self.claims.get("tid") or "")
+
+
+def validate(token: str) -> AccessToken:
+    """The claims of ``token`` if it is an access token for this API; raises
+    ``InvalidBearerToken`` otherwise, ``ProviderError`` if the provider's keys or
+    configuration cannot be fetched."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidBearerToken("The token is too long.")
+    header = _header(token)
+    alg = header["alg"]
+    try:
+        key = jwks.signing_key(header.get("kid"), alg)
+    except jwks.UnknownSigningKey:
+        raise InvalidBearerToken("The token is signed with an unknown key (kid).") from None
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.key,
+            algorithms=[alg],
+            audience=msal_settings.API_AUDIENCES,
+            leeway=msal_settings.CLOCK_SKEW,
+            options={"require": ["iss", "aud", "exp"], "verify_iss": False},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidBearerToken(f"The token is not valid: {loggable(exc)}") from None
+    except (TypeError, ValueError, OverflowError):  # a claim PyJWT cannot compare
+        raise InvalidBearerToken("The token has a claim of the wrong type.") from None
+    _check_issuer(claims)
+    return _check_access_token(claims)
+
+
+def authorize(token: AccessToken, scopes: Iterable[str] = (), roles: Iterable[str] = ()) -> None:
+    """Raise ``InsufficientScope`` unless ``token`` grants one of ``scopes`` (delegated
+    tokens) or one of ``roles`` (app-only tokens, or a user's app roles). With neither
+    required, any valid access token passes."""
+    scopes, roles = tuple(scopes), tuple(roles)
+    if not scopes and not roles:
+        return
+    if scopes and token.delegated and token.scopes.intersection(scopes):
+        return
+    if roles and token.roles.intersection(roles):
+        return
+    raise InsufficientScope(scopes, roles)
+
+
+def _header(token: str) -> dict[str, Any]:
+    """The JOSE header, every member we read type-checked: it is not signed yet."""
+    if token.count(".") != 2:
+        raise InvalidBearerToken("The token is not a signed JWT (JWS compact form).")
+    try:
+        header: dict[str, Any] = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InvalidBearerToken(f"The token is malformed: {loggable(exc)}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidBearerToken("The token's header is malformed.") from None
+    for name in ("alg", "kid", "typ"):
+        if name in header and not isinstance(header[name], str):
+            raise InvalidBearerToken(f"The token's {name} header is not a string.")
+    alg = header.get("alg")
+    if alg not in jwks.ALGORITHMS:
+        raise InvalidBearerToken(f"The token's alg {loggable(alg, 20)!r} is not allowed.")
+    typ = header.get("typ")
+    if typ is not None and typ.lower().removeprefix("application/") not in _TYPES:
+        raise InvalidBearerToken(f"The token's typ {loggable(typ, 40)!r} is not an access token.")
+    if "crit" in header:  # RFC 7515 4.1.11: we understand no extension
+        raise InvalidBearerToken("The token's crit header names an unsupported extension.")
+    return header
+
+
+def accepted_issuers(tenant_id: str) -> set[str]:
+    """The v2 and v1 issuers of ``tenant_id`` at the configured provider."""
+    issuer = client.discovery_document().get("issuer")
+    if not isinstance(issuer, str) or not issuer:
+        raise ProviderError("The provider's OpenID configuration has no issuer.", transient=False)
+    v2 = issuer.replace("{tenantid}", tenant_id)
+    accepted = {v2}
+    if v2.endswith(f"/{tenant_id}/v2.0") and tenant_id:
+        parts = urlsplit(v2)
+        sts = _V1_HOSTS.get(parts.netloc.lower())
+        if sts is not None:
+            accepted.add(f"https://{sts}/{tenant_id}/")
+        else:  # another Entra-like provider (the local one): its v1 issuer beside v2
+            accepted.add(v2.removesuffix("v2.0"))
+    return accepted
+
+
+def _check_issuer(claims: dict[str, Any]) -> None:
+    tid = claims.get("tid", "")
+    if not isinstance(tid, str) or (tid and not _TENANT.fullmatch(tid)):
+        raise InvalidBearerToken("The token's tid is not a tenant id.")
+    iss = claims["iss"]
+    if not isinstance(iss, str) or iss not in accepted_issuers(tid):
+        raise InvalidBearerToken("The token's iss is not the configured provider's tenant.")
+    allowed = getattr(msal_settings, "ALLOWED_TENANTS", None)
+    if allowed is not None and tid not in allowed:
+        raise InvalidBearerToken("The token's tenant (tid) is not in ALLOWED_TENANTS.")
+
+
+def _check_access_token(claims: dict[str, Any]) -> AccessToken:
+    for name in _NOT_ACCESS_TOKEN_CLAIMS:
+        if name in claims:
+            raise InvalidBearerToken(f"The token has a {name} claim: it is not an access token.")
+    token = AccessToken(claims)
+    if not token.client_id:
+        raise InvalidBearerToken("The token names no client (azp or appid): not an access token.")
+    scp, roles = claims.get("scp"), claims.get("roles")
+    if scp is not None and not isinstance(scp, str):
+        raise InvalidBearerToken("The token's scp is not a string.")
+    if roles is not None and not (
+        isinstance(roles, list) and all(isinstance(r, str) for r in roles)
+    ):
+        raise InvalidBearerToken("The token's roles is not a list of strings.")
+    if not token.scopes and not token.roles:
+        raise InvalidBearerToken("The token carries neither scp nor roles.")
+    if token.delegated and not (isinstance(claims.get("oid") or claims.get("sub"), str)):
+        raise InvalidBearerToken("The token names no user (oid or sub).")
+    return token

@@ -1,0 +1,158 @@
+"""Tokens this site's API gets for downstream APIs: on behalf of its caller (OAuth 2.0
+on-behalf-of), or as itself (client credentials). Both are cached in the configured
+store (encrypted, compare-and-set), beside the sign-in partitions, in partitions of
+their own:
+
+- ``obo:<CLIENT_ID>:<oid>.<tid>``: one per *caller*, never one per incoming token.
+  Microsoft.Identity.Web keys its OBO cache by a hash of the incoming token, so each
+  new token a client sends (every hour or so) starts a new entry, and users reported
+  those caches growing without bound (its later ``SuggestedCacheExpiry`` and
+  ``L1ExpirationTimeRatio`` are the mitigation). Here a caller's next token finds the
+  same partition, MSAL replaces the access tokens it refreshes inside it, and the
+  partition lives as long as a sign-in partition: Redis keys expire after
+  ``REFRESH_TOKEN_LIFETIME`` + ``REDIS_TTL_MARGIN`` without a write, and
+  ``msal_purge --expired`` removes database rows whose refresh token has expired. A
+  logout of the user (local, front-channel, back-channel, admin revoke of their
+  account) removes it.
+- ``app:<CLIENT_ID>:<tenant>``: one per tenant and client for app-only tokens.
+
+A cache hit is one store read and MSAL's own lookup: no call to the provider, no write.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.views.decorators.debug import sensitive_variables
+
+from . import client
+from .accounts import obo_partition_id
+from .api import BEARER_TOKEN_ATTRIBUTE
+from .bearer import AccessToken
+from .conf import msal_settings
+from .exceptions import ProviderError
+from .redact import Secret, describe
+from .stores import get_store
+from .stores.base import AccountInfo, Partition
+from .tokens import _masked, _raise_for, api_scopes
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+logger = logging.getLogger("msal_django")
+
+
+APP_PREFIX = "app"
+
+
+def app_partition_id(tenant: str) -> str:
+    return f"{APP_PREFIX}:{msal_settings.CLIENT_ID}:{tenant}"
+
+
+@sensitive_variables()
+def get_token_on_behalf_of(request: HttpRequest, scopes: Iterable[str]) -> str:
+    """An access token for a downstream API, for the caller of this API.
+
+    ``request`` is one ``require_token`` or ``BearerTokenAuthentication`` admitted with
+    a delegated token (``ValueError`` otherwise: an app-only caller has no user to act
+    for). Served from the caller's partition when a valid token is there (no provider
+    call); else MSAL refreshes it, or redeems the caller's token on behalf of them
+    (``acquire_token_on_behalf_of``). Raises ``InteractionRequired`` when the user must
+    consent or satisfy a policy (``require_token`` answers 403 ``interaction_required``
+    with the scopes and claims), ``ProviderError`` and ``StoreUnavailable`` as ``get_token``.
+    """
+    scopes = api_scopes(scopes)
+    target = getattr(request, "_request", request)
+    assertion = getattr(target, BEARER_TOKEN_ATTRIBUTE, None)
+    claims = getattr(target, "msal_claims", None)
+    if assertion is None or not isinstance(claims, dict):
+        raise ValueError(
+            "get_token_on_behalf_of needs a request admitted by require_token or "
+            "BearerTokenAuthentication."
+        )
+    token = AccessToken(claims)
+    if not token.delegated:
+        raise ValueError("An app-only caller has no user to act for: use get_app_token.")
+    account_id = f"{claims.get('oid') or claims.get('sub')}.{token.tenant_id}"
+    store = get_store()
+    partition = store.load(obo_partition_id(account_id))
+    if partition.state is not None:
+        result, new_state = _run(
+            partition.state,
+            lambda app: app.acquire_token_silent_with_error(
+                scopes, {"home_account_id": account_id, "environment": app.authority.instance}
+            ),
+        )
+        if result and "access_token" in result:
+            if new_state is not None:
+                store.save(partition, new_state)  # lost to a newer write: ours is valid too
+            return str(result["access_token"])
+    result, new_state = _run(
+        partition.state, lambda app: app.acquire_token_on_behalf_of(str(assertion), scopes)
+    )
+    if not result or "access_token" not in result:
+        _raise_for(result, scopes)
+    if new_state is not None:
+        username = str(claims.get("preferred_username") or claims.get("upn") or "")
+        _write(partition, new_state, AccountInfo(username=username, tenant_id=token.tenant_id))
+    return str(result["access_token"])
+
+
+@sensitive_variables()
+def get_app_token(scopes: Iterable[str]) -> str:
+    """An app-only access token (client credentials) for ``scopes``, e.g.
+    ``["https://graph.microsoft.com/.default"]``, from the configured authority's tenant.
+
+    Cached in the store, one partition per tenant and client: a valid cached token costs
+    no provider call. Raises ``ProviderError`` when the provider refuses or fails.
+    """
+    scopes = api_scopes(scopes)
+    app = client.get_app()
+    tenant = str(getattr(app.authority, "tenant", "") or "default")
+    store = get_store()
+    partition = store.load(app_partition_id(tenant))
+    result, new_state = _run(partition.state, lambda app: app.acquire_token_for_client(scopes))
+    if not result or "access_token" not in result:
+        error = str((result or {}).get("error", "no_token"))
+        raise ProviderError(
+            f"The identity provider refused an app token: {error}",
+            error=error,
+            transient=error in {"temporarily_unavailable", "server_error"},
+        )
+    if new_state is not None:
+        _write(
+            partition,
+            new_state,
+            AccountInfo(username=f"app {msal_settings.CLIENT_ID}", tenant_id=tenant),
+        )
+    return str(result["access_token"])
+
+
+@sensitive_variables()
+def _write(partition: Partition, state: str, info: AccountInfo) -> None:
+    store = get_store()
+    if partition.exists:
+        store.save(partition, state)  # lost to a newer write: ours is valid too, keep theirs
+    else:
+        store.replace(partition.home_account_id, state, None, info)
+
+
+@sensitive_variables()
+def _run(state: str | None, call: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """``call(app)`` on this thread's MSAL app holding ``state``; its (masked) result
+    and the new state if MSAL changed it."""
+    app = client.get_app()
+    cache = app.token_cache
+    cache.deserialize(state)
+    try:
+        try:
+            result = call(app)
+        except client.TRANSIENT_ERRORS as exc:
+            raise ProviderError(
+                f"The identity provider could not be reached: {describe(exc)}", transient=True
+            ) from None
+        return _masked(result), (Secret(cache.serialize()) if cache.has_state_changed else None)
+    finally:
+        cache.deserialize(None)

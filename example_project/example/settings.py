@@ -74,7 +74,8 @@ MSAL_DJANGO = {
     "CLIENT_ID": os.environ.get("MSAL_DJANGO_CLIENT_ID", "msal-django-example"),
     "CLIENT_SECRET": os.environ.get("MSAL_DJANGO_CLIENT_SECRET", "example-secret"),
     # run.py sets it; the default is the local provider's own tenant on its default port,
-    # so `manage.py example_job alice` in another terminal finds the same provider.
+    # so `manage.py example_job alice@example.com` in another terminal finds the same
+    # provider (and trusts its CA, below).
     "AUTHORITY": os.environ.get(
         "MSAL_DJANGO_AUTHORITY", "https://localhost:8443/7d4b3a2e-58c4-4b44-9f0e-3d1c6a5b8e90"
     ),
@@ -87,11 +88,15 @@ MSAL_DJANGO = {
     # the reports page is for that group only.
     "GROUP_MAP": {"Reports.Reader": "report readers"},
 }
+# run.py's local provider keeps its CA in .state/: a job in another process
+# (manage.py example_job) trusts the same one.
+os.environ.setdefault("MSAL_DJANGO_TESTING_CA_FILE", str(BASE_DIR / ".state" / "ca.pem"))
 # The API the profile page calls: Microsoft Graph's /me, or the local provider's copy.
 API_URL = os.environ.get("EXAMPLE_API_URL", "https://localhost:8443/v1.0/me")
 
 LOGGING = {
     "version": 1,
+    "disable_existing_loggers": False,  # keep Django's request log and tracebacks
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"msal_django": {"handlers": ["console"], "level": "INFO"}},
 }

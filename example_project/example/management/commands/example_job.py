@@ -1,6 +1,6 @@
 """A background job that calls the API for a user: what a Celery task or cron job does.
 
-    python example_project/manage.py example_job alice
+    .venv/bin/python example_project/manage.py example_job alice@example.com
 
 Works while the example runs (``bash example_project/run.sh``), for a user who has
 signed in there once; after they sign out it reports that they must sign in again.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from . import token_memory
 from .constants import SESSION_ACCOUNT_KEY
 from .signals import send_account_removed
 from .stores import get_store
@@ -32,6 +33,7 @@ def remove_account(
     ``StoreUnavailable`` propagates: there is nowhere else to record it.)
     """
     store = get_store()
+    token_memory.forget(home_account_id)  # other processes: the version read refuses
     removed = store.remove_or_defer(home_account_id, reason)
     if removed:
         logger.info("Removed the cached tokens of account %s (%s).", home_account_id, reason)

@@ -159,6 +159,24 @@ class RedisStore(TokenStore):
             raise self._unavailable(exc) from exc
         return self._parse(home_account_id, value, user_id)
 
+    def version(self, home_account_id: str, user_id: Any = None) -> str | None:
+        # The head of the value only: "md1:<version>:" and, with user_id, "<owner>:".
+        pending.before_read()
+        owner = b"" if user_id is None else str(user_id).encode() + b":"
+        try:
+            server, key = self._locate(home_account_id)
+            head = server.getrange(key, 0, _HEAD + len(owner) - 1)
+        except REDIS_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        if not (
+            isinstance(head, bytes)
+            and len(head) == _HEAD + len(owner)
+            and head.startswith(FORMAT)
+            and head.endswith(b":" + owner)
+        ):
+            return None  # absent, another user's, or not ours (load says which, and warns)
+        return head[len(FORMAT) : _HEAD - 1].decode("ascii", "replace")
+
     def _parse(self, home_account_id: str, value: Any, user_id: Any) -> Partition:
         if value is None:
             return Partition(home_account_id, None, None)
@@ -180,9 +198,9 @@ class RedisStore(TokenStore):
         return Partition(home_account_id, self.unseal(home_account_id, token), version)
 
     @sensitive_variables()
-    def save(self, partition: Partition, state: str) -> bool:
+    def save(self, partition: Partition, state: str) -> str | None:
         if partition.version is None:
-            return False
+            return None
         # A removal recorded during an outage must win over a refresh that loaded earlier.
         pending.before_read()
         version = new_version()
@@ -204,9 +222,10 @@ class RedisStore(TokenStore):
                 written = self._cas(keys=[key], args=args, client=server)
         except REDIS_ERRORS as exc:
             raise self._unavailable(exc) from exc
-        if written:
-            self._summarize(partition.home_account_id, state, version)
-        return bool(written)
+        if not written:
+            return None
+        self._summarize(partition.home_account_id, state, version)
+        return version
 
     def _summarize(self, home_account_id: str, state: str, version: str) -> None:
         # The summary is for the admin only: a database hiccup must not fail the request.

@@ -11,9 +11,11 @@ import time
 from urllib.parse import urlencode
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 
 import msal_django
@@ -235,7 +237,6 @@ def test_it_is_off_when_the_setting_says_so(settings, sign_in, size):
 
 
 def test_a_hit_reads_only_the_version_from_the_database(settings, sign_in):
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     client = Client()
@@ -281,7 +282,10 @@ def test_concurrent_async_requests_with_a_stale_token_make_one_refresh(idp, sign
 
     async def requests():
         calls = [msal_django.aget_token_for_user(account.user, ["User.Read"]) for _ in range(6)]
-        return await asyncio.gather(*calls)
+        try:
+            return await asyncio.gather(*calls)
+        finally:  # the thread sync_to_async ran them in keeps its own connection
+            await sync_to_async(lambda: connection.close())()
 
     assert len(set(asyncio.run(requests()))) == 1
     assert idp.count("token", grant_type="refresh_token") == 1

@@ -9,13 +9,7 @@
 #                     [--cluster-accounts 1000000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The test suite's virtualenv (tests/run.sh names it the same way).
-python="${PYTHON:-python3}"
-venv="${VENV:-.venv-py$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-django5.2}"
-if [ ! -x "$venv/bin/python" ]; then
-  "$python" -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet -e ".[dev,redis]" "Django~=5.2.0" identity
+source bench/venv.sh identity
 "$venv/bin/python" bench/bench.py "$@"
 "$venv/bin/python" bench/bench_operations.py
 "$venv/bin/python" bench/bench_authorization.py

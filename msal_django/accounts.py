@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from . import token_memory
 from .conf import msal_settings
 from .constants import SESSION_ACCOUNT_KEY
 from .signals import send_account_removed
@@ -35,6 +36,7 @@ def remove_account(
     """
     store = get_store()
     remove_on_behalf_of_tokens([home_account_id], reason=reason)
+    token_memory.forget(home_account_id)  # other processes: the version read refuses
     removed = store.remove_or_defer(home_account_id, reason)
     if removed:
         logger.info("Removed the cached tokens of account %s (%s).", home_account_id, reason)

@@ -37,7 +37,11 @@ class MsalDjangoConfig(AppConfig):
         def on_setting_changed(setting: str, **kwargs: Any) -> None:
             if setting in ("MSAL_DJANGO", "SECRET_KEY", "SECRET_KEY_FALLBACKS"):
                 # Nothing to reset before first use (MSAL is not loaded at start-up).
-                for name in ("msal_django.client", "msal_django.stores.redis_client"):
+                for name in (
+                    "msal_django.client",
+                    "msal_django.stores.redis_client",
+                    "msal_django.token_memory",
+                ):
                     module = sys.modules.get(name)
                     if module is not None:
                         module.reset()  # built again on next use

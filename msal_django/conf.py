@@ -160,6 +160,13 @@ class Settings:
         check="msal_django.E018",
     )
     ENCRYPTION_KEYS = Setting(None, _encryption_keys)
+    ACCESS_TOKENS_IN_MEMORY = Setting(
+        1000,
+        int,
+        "Accounts whose access tokens each process keeps in memory between requests (an "
+        "LRU), so a cache hit reads only the partition's version from the store; 0 keeps "
+        "none (each hit loads and decrypts the partition).",
+    )
     HTTP_CLIENT: Setting[str | None] = Setting(None, _optional)
     TIMEOUT = Setting(
         10,

@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 from django.views.decorators.debug import sensitive_variables
 from msal.oauth2cli.oidc import IdTokenError
 
-from . import client
+from . import client, token_memory
 from .accounts import remove_account
 from .conf import msal_settings
 from .constants import RESERVED_SCOPES, SESSION_ACCOUNT_KEY, SESSION_LEARNED_ACCOUNT_KEY
@@ -141,9 +141,54 @@ def acquire(
     home_account_id: str, scopes: Iterable[str], *, user: AbstractBaseUser | None = None
 ) -> str:
     """The token for one account id. With ``user``, an account linked to another user
-    reads as absent. Internal: ``get_token_for_user`` is the public way."""
+    reads as absent. Internal: ``get_token_for_user`` is the public way.
+
+    A token this process remembers (``msal_django.token_memory``) is served after one
+    read of the partition's version; otherwise the full path runs, one request of the
+    account at a time in this process, so concurrent requests share one refresh.
+    """
     scopes = api_scopes(scopes)
     store = get_store()
+    user_id = user.pk if user is not None else None
+    memory = token_memory.memory()
+    if memory is None:
+        with token_memory.one_at_a_time(home_account_id):
+            return _acquire(store, home_account_id, scopes, user, None)
+    wanted = frozenset(scopes)
+    token = _remembered(memory, store, home_account_id, wanted, user_id)
+    if token is not None:
+        return token
+    with token_memory.one_at_a_time(home_account_id):
+        # The request this one waited for may have just stored what it needs.
+        token = _remembered(memory, store, home_account_id, wanted, user_id)
+        if token is not None:
+            return token
+        return _acquire(store, home_account_id, scopes, user, memory)
+
+
+def _remembered(
+    memory: token_memory.TokenMemory,
+    store: TokenStore,
+    home_account_id: str,
+    scopes: frozenset[str],
+    user_id: Any,
+) -> str | None:
+    remembered = memory.lookup(home_account_id, scopes)
+    if remembered is None:
+        return None
+    # The authoritative read: a removed or rewritten partition no longer matches.
+    if store.version(home_account_id, user_id) != remembered.version:
+        return None
+    return remembered.token
+
+
+def _acquire(
+    store: TokenStore,
+    home_account_id: str,
+    scopes: list[str],
+    user: AbstractBaseUser | None,
+    memory: token_memory.TokenMemory | None,
+) -> str:
     user_id = user.pk if user is not None else None
     partition = store.load(home_account_id, user_id)
     for _attempt in range(_ATTEMPTS):
@@ -151,8 +196,13 @@ def acquire(
             raise InteractionRequired(scopes, error="no_cached_tokens")
         result, new_state = _silent(partition.state, home_account_id, scopes)
         if result and "access_token" in result:
-            if new_state is not None and not store.save(partition, new_state):
-                _lost_race(store, home_account_id, scopes)
+            version = partition.version
+            if new_state is not None:
+                version = store.save(partition, new_state)
+                if version is None:
+                    _lost_race(store, home_account_id, scopes)
+            if memory is not None and version is not None:
+                _remember(memory, home_account_id, version, scopes, result)
             return str(result["access_token"])
         if not _refresh_token_is_dead(result):
             _raise_for(result, scopes)
@@ -165,6 +215,31 @@ def acquire(
         remove_account(home_account_id, user=user, reason="refresh_token_rejected")
         _raise_for(result, scopes)
     raise ProviderError("Too many concurrent refreshes for one account; retry.", transient=True)
+
+
+def _remember(
+    memory: token_memory.TokenMemory,
+    home_account_id: str,
+    version: str,
+    scopes: list[str],
+    result: dict[str, Any],
+) -> None:
+    """Remember what MSAL returned from (or wrote as) ``version`` of the partition."""
+    wanted = frozenset(scopes)
+    granted = frozenset(str(result.get("scope") or "").split())
+    # From the provider, MSAL stored it under the scopes granted, which may be fewer.
+    if result.get("token_source") != "cache" and not wanted <= granted:
+        return
+    try:
+        expires_on = time.time() + int(result["expires_in"])
+        refresh_on = result.get("refresh_on")
+        refresh = None if refresh_on is None else float(refresh_on)
+    except (KeyError, TypeError, ValueError):
+        return  # not what MSAL returns for a user's token: leave it to MSAL each time
+    remembered = token_memory.Remembered(
+        version, wanted, Secret(str(result["access_token"])), expires_on, refresh
+    )
+    memory.remember(home_account_id, remembered)
 
 
 def api_scopes(scopes: Iterable[str]) -> list[str]:

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import django
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -737,7 +738,10 @@ def _credential_settings(settings, kind: str) -> list[str]:
 def _reports(client_kwargs: dict, settings, mailoutbox, url: str) -> list[str]:
     """The technical 500 page (HTML and text, DEBUG=True), then the ADMINS e-mail
     (DEBUG=False) with its HTML version rendered as AdminEmailHandler would."""
-    settings.ADMINS = [("Ops", "ops@example.com")]
+    # Django 6 takes addresses; 5.2 takes (name, address) pairs (deprecated in 6).
+    settings.ADMINS = (
+        ["ops@example.com"] if django.VERSION >= (6,) else [("Ops", "ops@example.com")]
+    )
     reports = []
     settings.DEBUG = True
     for accept in ("text/html", "text/plain"):

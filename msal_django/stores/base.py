@@ -70,10 +70,19 @@ class TokenStore(ABC):
         """
 
     @abstractmethod
-    def save(self, partition: Partition, state: str) -> bool:
+    def version(self, home_account_id: str, user_id: Any = None) -> str | None:
+        """Only the partition's version (None if absent), read where ``load`` reads: what
+        a remembered token is checked against (``msal_django.token_memory``).
+
+        With ``user_id``, a partition linked to another user reads as absent.
+        """
+
+    @abstractmethod
+    def save(self, partition: Partition, state: str) -> str | None:
         """Compare-and-set: write ``state`` if the partition is still at the loaded version.
 
-        Returns False, writing nothing, if it was changed or removed since.
+        Returns the new version, or None, writing nothing, if it was changed or removed
+        since.
         """
 
     @abstractmethod

@@ -39,24 +39,25 @@ class DatabaseStore(TokenStore):
     name = "database"
 
     def __init__(self) -> None:
-        self._select_sql: dict[str, str] = {}
+        self._select_sql: dict[tuple[str, tuple[str, ...], bool], str] = {}
 
-    def _select(self, alias: str, by_user: bool) -> str:
+    def _select(self, alias: str, columns: tuple[str, ...], by_user: bool) -> str:
         # One indexed row read on the hot path, without the ORM's per-query compile cost.
-        key = f"{alias}:{by_user}"
+        key = (alias, columns, by_user)
         sql = self._select_sql.get(key)
         if sql is None:
             quote = connections[alias].ops.quote_name
             # Only quoted identifiers from the model are interpolated; values are parameters.
             table = quote(CachedAccount._meta.db_table)
-            sql = f"SELECT {quote('data')}, {quote('version')} FROM {table} "  # noqa: S608
+            selected = ", ".join(map(quote, columns))
+            sql = f"SELECT {selected} FROM {table} "  # noqa: S608
             sql += f"WHERE {quote('home_account_id')} = %s"
             if by_user:
                 sql += f" AND {quote('user_id')} = %s"
             self._select_sql[key] = sql
         return sql
 
-    def load(self, home_account_id: str, user_id: Any = None) -> Partition:
+    def _row(self, columns: tuple[str, ...], home_account_id: str, user_id: Any) -> Any:
         # The primary, never a replica: a replica may still hold tokens a logout removed,
         # or not yet hold the account that just signed in.
         alias = router.db_for_write(CachedAccount)
@@ -65,29 +66,37 @@ class DatabaseStore(TokenStore):
             params += (user_id,)
         try:
             with connections[alias].cursor() as cursor:
-                cursor.execute(self._select(alias, user_id is not None), params)
-                row = cursor.fetchone()
+                cursor.execute(self._select(alias, columns, user_id is not None), params)
+                return cursor.fetchone()
         except DatabaseError as exc:
             raise StoreUnavailable(f"The token store database is unavailable: {exc}") from exc
+
+    def load(self, home_account_id: str, user_id: Any = None) -> Partition:
+        row = self._row(("data", "version"), home_account_id, user_id)
         if row is None:
             return Partition(home_account_id, None, None)
         return Partition(home_account_id, self.unseal(home_account_id, bytes(row[0])), row[1])
 
+    def version(self, home_account_id: str, user_id: Any = None) -> str | None:
+        row = self._row(("version",), home_account_id, user_id)
+        return None if row is None else str(row[0])
+
     @unavailable_on_database_error
     @sensitive_variables()
-    def save(self, partition: Partition, state: str) -> bool:
+    def save(self, partition: Partition, state: str) -> str | None:
         if partition.version is None:
-            return False
+            return None
         now = timezone.now()
+        version = new_version()
         updated = CachedAccount.objects.filter(
             home_account_id=partition.home_account_id, version=partition.version
         ).update(
             data=self.seal(partition.home_account_id, state),
-            version=new_version(),
+            version=version,
             updated_at=now,
             **summarize(state, now).as_fields(),
         )
-        return updated == 1
+        return version if updated == 1 else None
 
     @sensitive_variables()
     def replace(

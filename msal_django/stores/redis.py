@@ -1,38 +1,27 @@
 """The Redis store: one key per account, shared by every host.
 
-Redis is reached in one of two ways. Through a django-redis cache (``REDIS_CACHE_ALIAS``):
-the key is ``msal_django:<client id>:<home_account_id>`` passed through the cache's own
-``make_key`` (so its ``KEY_PREFIX`` and ``VERSION`` apply), on the server django-redis
-picks for it (``ShardClient``) or the primary (``DefaultClient``, ``SentinelClient``).
-Or through a redis-py client of the project's (``REDIS_CLIENT``: ``redis.Redis``, a
-Sentinel master, ``redis.cluster.RedisCluster``): the key is
-``<REDIS_KEY_PREFIX>:<client id>:<home_account_id>``, and a cluster client routes each
-command to the primary of the key's slot, following ``MOVED``/``ASK`` and failovers.
+Redis is reached through a django-redis cache (``REDIS_CACHE_ALIAS``; the key passes
+through its ``make_key``, on the server a ``ShardClient`` picks or the primary) or a
+redis-py client of the project's (``REDIS_CLIENT``, ``stores/redis_client.py``; a
+cluster client routes to the primary of the key's slot, following ``MOVED``/``ASK``).
 Never a replica, which could still hold tokens a logout has removed. Every command
-touches one key (a batch is a pipeline, which a cluster client splits per node), so
-nothing is cross-slot. The value is one string, so a cache hit is one ``GET`` and a
-compare-and-set one script call::
+touches one key (a batch is a pipeline, split per node on a cluster). The value is one
+string, so a hit is one read and a compare-and-set one script call::
 
     md1:<version>:<user pk>:<MSAL's serialized cache, sealed by msal_django.crypto>
 
-The Django user's link to the account, and the summary the admin and ``msal_purge``
-show, stay in the database: a ``CachedAccount`` row with ``store="redis"`` and no data.
+The user's link to the account and the admin's summary stay in the database (a
+``CachedAccount`` row with ``store="redis"`` and no data).
 
-A logout that cannot reach Redis records a ``PendingRemoval`` in the database instead.
-Every process applies the recorded removals before it reads Redis whenever its last
-look at them is older than ``REDIS_PENDING_CHECK_INTERVAL`` (or Redis failed it since),
-and the logout returns only after that interval has passed since the record was
-committed. So a read that starts after the logout returns, on any host, first sees the
-record and removes the tokens: nothing can be read back, even when only the logging-out
-host lost Redis. A cache hit pays one ``time.monotonic()`` for this, and one database
-query per interval per process.
+A logout that cannot reach Redis records a ``PendingRemoval`` in the database. Every
+process applies the records before it reads Redis when its last look is older than
+``REDIS_PENDING_CHECK_INTERVAL`` (or Redis failed since), and the logout returns only
+once that interval has passed since the commit: a read that starts after the logout
+returns, on any host, removes the tokens first. A hit pays one ``time.monotonic()``.
 
-Replication is asynchronous: a primary that dies before its replica has a write loses
-it. With ``REDIS_WAIT_REPLICAS`` every write is followed, on the same connection, by
-``WAIT``: a removal the replicas do not confirm in ``REDIS_WAIT_TIMEOUT`` is treated like
-an outage (recorded in the database and applied again, with ``WAIT``, until they do), so
-a failover cannot bring a logged-out account's tokens back; an unconfirmed sign-in or
-refresh is logged (after a failover it may be lost, and the user signs in again).
+Replication is asynchronous. With ``REDIS_WAIT_REPLICAS`` each write is followed on its
+connection by ``WAIT``; a removal the replicas do not confirm is handled like an outage
+(recorded, applied again until confirmed), so a failover cannot bring tokens back.
 """
 
 from __future__ import annotations
@@ -159,6 +148,24 @@ class RedisStore(TokenStore):
             raise self._unavailable(exc) from exc
         return self._parse(home_account_id, value, user_id)
 
+    def version(self, home_account_id: str, user_id: Any = None) -> str | None:
+        # The head of the value only: "md1:<version>:" and, with user_id, "<owner>:".
+        pending.before_read()
+        owner = b"" if user_id is None else str(user_id).encode() + b":"
+        try:
+            server, key = self._locate(home_account_id)
+            head = server.getrange(key, 0, _HEAD + len(owner) - 1)
+        except REDIS_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        if not (
+            isinstance(head, bytes)
+            and len(head) == _HEAD + len(owner)
+            and head.startswith(FORMAT)
+            and head.endswith(b":" + owner)
+        ):
+            return None  # absent, another user's, or not ours (load says which, and warns)
+        return head[len(FORMAT) : _HEAD - 1].decode("ascii", "replace")
+
     def _parse(self, home_account_id: str, value: Any, user_id: Any) -> Partition:
         if value is None:
             return Partition(home_account_id, None, None)
@@ -180,9 +187,9 @@ class RedisStore(TokenStore):
         return Partition(home_account_id, self.unseal(home_account_id, token), version)
 
     @sensitive_variables()
-    def save(self, partition: Partition, state: str) -> bool:
+    def save(self, partition: Partition, state: str) -> str | None:
         if partition.version is None:
-            return False
+            return None
         # A removal recorded during an outage must win over a refresh that loaded earlier.
         pending.before_read()
         version = new_version()
@@ -204,9 +211,10 @@ class RedisStore(TokenStore):
                 written = self._cas(keys=[key], args=args, client=server)
         except REDIS_ERRORS as exc:
             raise self._unavailable(exc) from exc
-        if written:
-            self._summarize(partition.home_account_id, state, version)
-        return bool(written)
+        if not written:
+            return None
+        self._summarize(partition.home_account_id, state, version)
+        return version
 
     def _summarize(self, home_account_id: str, state: str, version: str) -> None:
         # The summary is for the admin only: a database hiccup must not fail the request.

@@ -1,0 +1,265 @@
+"""get_token under real load: gunicorn serving bench/load_site.py, driven by wrk.
+
+For each store (SQLite, PostgreSQL, Redis) one run starts gunicorn (``--workers``, sync,
+kept-open database connections) on loopback, signs ``--users`` people in through the
+local identity provider (the real sign-in views), then measures, alternating page by
+page in each round: a static page (no session), the bare signed-in page, the same page
+calling ``get_token``, and that page on a second gunicorn with
+``ACCESS_TOKENS_IN_MEMORY = 0``. wrk's requests rotate over the users' session cookies.
+p50 is with one connection, throughput with ``--clients`` connections; the table gives
+medians over ``--rounds``, and the ratios of the token page to the bare one.
+
+Everything is bounded: each wrk run lasts ``--duration`` seconds, and the whole run about
+stores x rounds x 4 pages x 2 x duration. Run it with bench/load.sh, which installs
+gunicorn and wrk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CLIENT_ID, SECRET = "msal-django-load", "load-client-secret-0123456789"
+PAGES = [
+    ("static page", "main", "/static/"),
+    ("signed-in page", "main", "/signed-in/"),
+    ("signed-in + get_token", "main", "/token/"),
+    ("  same, memory off", "off", "/token/"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], port: int, workers: int):
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "django.core.wsgi:get_wsgi_application()",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/static/", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("gunicorn did not start")
+            time.sleep(0.2)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def sign_in(idp, base: str, username: str) -> str:
+    """A real sign-in through the site's views: the session cookie."""
+    browser = requests.Session()
+    login = browser.get(f"{base}/auth/login/", allow_redirects=False)
+    callback = idp.sign_in(login.headers["Location"], username)
+    done = browser.get(callback, allow_redirects=False)
+    assert done.status_code == 302, done.status_code
+    assert browser.get(f"{base}/token/", allow_redirects=False).status_code == 200
+    return str(browser.cookies["sessionid"])
+
+
+def lua_script(cookies: list[str], directory: str) -> str:
+    path = os.path.join(directory, "rotate.lua")
+    listed = ", ".join(f'"{c}"' for c in cookies)
+    with open(path, "w") as f:
+        f.write(
+            f"local cookies = {{{listed}}}\nlocal n = 0\n"
+            "request = function()\n  n = n + 1\n"
+            '  wrk.headers["Cookie"] = "sessionid=" .. cookies[(n % #cookies) + 1]\n'
+            "  return wrk.format(nil)\nend\n"
+        )
+    return path
+
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url: str, script: str, connections: int, duration: int) -> tuple[float, float]:
+    """(p50 in ms, requests per second) of one wrk run."""
+    threads = min(connections, 2)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    out = subprocess.run(
+        [*command, "-s", script, url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 30,
+    ).stdout
+    p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if p50 is None or rps is None or errors:
+        raise RuntimeError(f"wrk: {out}")
+    return float(p50.group(1)) * UNITS[p50.group(2)], float(rps.group(1))
+
+
+def database_for(store: str) -> tuple[str, str | None]:
+    """(LOAD_DB, the PostgreSQL database to drop at the end)."""
+    if store == "postgres":
+        name = f"msal_django_load_{os.getpid()}"
+        admin("CREATE", name)
+        return f"postgres:{name}", name
+    return "sqlite:" + os.path.join(tempfile.mkdtemp(prefix="msal-django-load-"), "db"), None
+
+
+def admin(verb: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
+        if verb == "DROP":
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            c.execute(f'CREATE DATABASE "{name}"')
+
+
+def run_store(idp, store: str, args, directory: str) -> dict[str, tuple[float, float]]:
+    db, dropped = database_for(store)
+    prefix = f"msal-django-load-{uuid.uuid4().hex[:8]}"
+    ports = {"main": free_port(), "off": free_port()}
+    idp.register_client(CLIENT_ID, SECRET, [f"http://127.0.0.1:{ports['main']}/auth/callback/"])
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "bench.load_site",
+        "LOAD_DB": db,
+        "LOAD_STORE": "redis" if store == "redis" else "database",
+        "LOAD_AUTHORITY": idp.authority,
+        "LOAD_REDIS_URL": args.redis_url,
+        "LOAD_REDIS_PREFIX": prefix,
+        "MSAL_DJANGO_TESTING_CA_FILE": idp.ca_file,
+    }
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "django", "migrate", "-v0"], env=env, cwd=ROOT, check=True
+        )
+        off_env = {**env, "LOAD_MEMORY": "0"}
+        with (
+            gunicorn(env, ports["main"], args.workers),
+            gunicorn(off_env, ports["off"], args.workers),
+        ):
+            base = f"http://127.0.0.1:{ports['main']}"
+            cookies = [sign_in(idp, base, f"user{n}") for n in range(args.users)]
+            script = lua_script(cookies, directory)
+            urls = {label: f"http://127.0.0.1:{ports[srv]}{p}" for label, srv, p in PAGES}
+            for url in urls.values():  # warm: each worker's connections, MSAL apps, memory
+                wrk(url, script, args.clients, 1)
+            before = idp.count("token")
+            samples: dict[str, list[tuple[float, float]]] = {label: [] for label in urls}
+            for _round in range(args.rounds):
+                for label, url in urls.items():
+                    p50, _ = wrk(url, script, 1, args.duration)
+                    _, rps = wrk(url, script, args.clients, args.duration)
+                    samples[label].append((p50, rps))
+            provider_calls = idp.count("token") - before
+    finally:
+        if dropped:
+            admin("DROP", dropped)
+        if store == "redis":
+            import redis
+
+            client = redis.Redis.from_url(args.redis_url)
+            for key in client.scan_iter(f"{prefix}:*"):
+                client.delete(key)
+    result = {
+        label: (
+            statistics.median(p for p, _ in values),
+            statistics.median(r for _, r in values),
+        )
+        for label, values in samples.items()
+    }
+    print(f"  {store}: provider token requests during the timed runs: {provider_calls}")
+    return result
+
+
+def table(results: dict[str, dict[str, tuple[float, float]]], args) -> str:
+    lines = [
+        f"get_token under gunicorn ({args.workers} sync workers) and wrk, {args.users} "
+        f"signed-in users, median of {args.rounds} rounds x {args.duration:g} s per figure",
+        "",
+        "| store    | page                   | p50, 1 client | req/s, 8 clients | "
+        "p50 - bare | req/s / bare |",
+        "|----------|------------------------|---------------|------------------|"
+        "------------|--------------|",
+    ]
+    for store, pages in results.items():
+        bare_p50, bare_rps = pages["signed-in page"]
+        for label, (p50, rps) in pages.items():
+            compare = label not in ("static page", "signed-in page")
+            delta = f"{p50 - bare_p50:+.2f} ms" if compare else ""
+            ratio = f"{rps / bare_rps:.2f}x" if compare else ""
+            lines.append(
+                f"| {store:<8} | {label:<22} | {p50:>10.2f} ms | {rps:>16,.0f} | "
+                f"{delta:>10} | {ratio:>12} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stores", default="sqlite,postgres,redis")
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=3)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: run bench/load.sh", file=sys.stderr)
+        return 2
+
+    from msal_django.testing import IdentityProvider
+
+    directory = tempfile.mkdtemp(prefix="msal-django-load-")
+    idp = IdentityProvider(host="localhost", state_dir=directory).start()
+    try:
+        results = {}
+        for store in args.stores.split(","):
+            print(f"measuring {store} ...", flush=True)
+            results[store] = run_store(idp, store, args, directory)
+    finally:
+        idp.stop()
+    print()
+    print(table(results, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -29,14 +29,12 @@ from typing import TYPE_CHECKING, Any, cast
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth import load_backend
-from django.db import router
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .backends import MsalBackend
 from .bearer import AccessToken, InsufficientScope, InvalidBearerToken, authorize, validate
 from .conf import msal_settings
 from .exceptions import InteractionRequired, ProviderError, StoreUnavailable
-from .models import UserIdentity
 from .redact import Secret, loggable
 
 if TYPE_CHECKING:
@@ -135,13 +133,7 @@ def linked_user(token: AccessToken) -> AbstractBaseUser:
     """The Django user of a delegated token, as ``MsalBackend`` matches it at sign-in."""
     backend = msal_backend()
     issuer, subject = backend.identity_key(token.claims)
-    primary = router.db_for_write(UserIdentity)  # a returning caller must not look new
-    identity = (
-        UserIdentity.objects.using(primary)
-        .select_related("user")
-        .filter(issuer=issuer, subject=subject)
-        .first()
-    )
+    identity = backend.find_identity(issuer, subject)
     if identity is not None:
         user: AbstractBaseUser | None = identity.user
         if user is not None and backend.user_can_authenticate(user):

@@ -43,14 +43,7 @@ class MsalBackend(AuthorizationHooks, BaseBackend):
         self.check_tenant(msal_claims)
         values = self.authorization_values(msal_claims, msal_sign_in)
         issuer, subject = self.identity_key(msal_claims)
-        # The primary: on a lagging replica a returning person would look new.
-        primary = router.db_for_write(UserIdentity)
-        identity = (
-            UserIdentity.objects.using(primary)
-            .select_related("user")
-            .filter(issuer=issuer, subject=subject)
-            .first()
-        )
+        identity = self.find_identity(issuer, subject)
         if identity is not None:
             user: AbstractBaseUser = identity.user
             if msal_settings.UPDATE_USERS:
@@ -76,6 +69,17 @@ class MsalBackend(AuthorizationHooks, BaseBackend):
         except user_model.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None
+
+    def find_identity(self, issuer: str, subject: str) -> UserIdentity | None:
+        """The link of this (issuer, subject) to a user, read on the primary: on a lagging
+        replica a returning person would look new."""
+        primary = router.db_for_write(UserIdentity)
+        return (
+            UserIdentity.objects.using(primary)
+            .select_related("user")
+            .filter(issuer=issuer, subject=subject)
+            .first()
+        )
 
     # Hooks to override.
 

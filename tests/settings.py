@@ -7,6 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import django
+
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = "tests-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 DEBUG = False
@@ -125,3 +127,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "loggers": {"msal_django": {"level": "DEBUG"}, "msal": {"level": "DEBUG"}},
 }
+
+# Django 6.1 configures e-mail as MAILERS (the test run swaps each for the locmem backend);
+# without it, sending the ADMINS e-mail warns that Django 2028 has no default mailer.
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}

@@ -21,6 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 from .. import crypto
 from ..exceptions import StoreUnavailable
 from ..redact import Secret
+from ..rows import fetch_one
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -125,9 +126,7 @@ class TokenStore(ABC):
 
         alias = router.db_for_write(CachedAccount)
         try:
-            with connections[alias].cursor() as cursor:
-                cursor.execute(_newest_sql(alias), (user.pk,))
-                row = cursor.fetchone()
+            row = fetch_one(alias, _newest_sql(alias), (user.pk,))
         except DatabaseError as exc:
             raise StoreUnavailable(f"The database is unavailable: {exc}") from exc
         return None if row is None else str(row[0])

@@ -12,6 +12,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from ..exceptions import StoreUnavailable
 from ..models import CachedAccount
+from ..rows import fetch_one
 from ..summary import summarize
 from .base import AccountInfo, Partition, TokenStore, new_version
 
@@ -65,9 +66,7 @@ class DatabaseStore(TokenStore):
         if user_id is not None:
             params += (user_id,)
         try:
-            with connections[alias].cursor() as cursor:
-                cursor.execute(self._select(alias, columns, user_id is not None), params)
-                return cursor.fetchone()
+            return fetch_one(alias, self._select(alias, columns, user_id is not None), params)
         except DatabaseError as exc:
             raise StoreUnavailable(f"The token store database is unavailable: {exc}") from exc
 

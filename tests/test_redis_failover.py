@@ -28,8 +28,11 @@ def test_shards_each_hold_their_accounts(settings, request):
             [s.url for s in servers], "spread", CLIENT_CLASS="django_redis.client.ShardClient"
         ),
     }
-    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "TOKEN_CACHE": "redis"}
-    settings.MSAL_DJANGO["REDIS_CACHE_ALIAS"] = "shard"
+    settings.MSAL_DJANGO = {
+        **settings.MSAL_DJANGO,
+        "TOKEN_CACHE": "redis",
+        "REDIS_CACHE_ALIAS": "shard",
+    }
     ids = [f"{n}.tenant" for n in range(40)]
     state = '{"AccessToken": {}}'
     for home_account_id in ids:

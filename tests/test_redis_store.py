@@ -429,3 +429,24 @@ def test_a_host_cut_off_from_redis_logs_out_and_no_other_host_serves_the_tokens(
     settings.MSAL_DJANGO = reachable
     assert raw(account.home_account_id)[0] is None  # the other process applied it
     assert not PendingRemoval.objects.exists()
+
+
+def test_where_keys_live_follows_settings_changes(settings):
+    """The server and key of an account are worked out once per settings change: a new
+    ``CACHES`` entry for the alias, or a new ``CLIENT_ID``, is used on the next call."""
+    settings.MSAL_DJANGO = {
+        **settings.MSAL_DJANGO,
+        "TOKEN_CACHE": "redis",
+        "REDIS_CACHE_ALIAS": "redis",
+    }
+    server, key = redis_store._locate("someone.tenant")
+    assert server.connection_pool.connection_kwargs["db"] == 0
+    settings.CACHES = {
+        **settings.CACHES,
+        "redis": {**settings.CACHES["redis"], "LOCATION": "redis://127.0.0.1:6379/7"},
+    }
+    moved, same_key = redis_store._locate("someone.tenant")
+    assert moved.connection_pool.connection_kwargs["db"] == 7
+    assert same_key == key
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "CLIENT_ID": "another-app"}
+    assert redis_store._locate("someone.tenant")[1].endswith(":another-app:someone.tenant")

@@ -89,20 +89,19 @@ class RedisStore(TokenStore):
     def __init__(self) -> None:
         # Bytes, so no client is needed to hash it; each call passes the right server.
         self._cas = Script(cast(Any, None), _CAS_SCRIPT)
+        self._where: Callable[[str], tuple[Redis, str]] | None = None
 
     # Where a key lives.
 
     def _locate(self, home_account_id: str) -> tuple[Redis, str]:
-        if msal_settings.REDIS_CLIENT:
-            prefix = msal_settings.REDIS_KEY_PREFIX
-            return get_client(), f"{prefix}:{msal_settings.CLIENT_ID}:{home_account_id}"
-        alias = msal_settings.REDIS_CACHE_ALIAS
-        client = caches[alias].client  # type: ignore[attr-defined]
-        key = str(client.make_key(f"msal_django:{msal_settings.CLIENT_ID}:{home_account_id}"))
-        if hasattr(client, "get_server"):  # ShardClient: the server that holds this key
-            return client.get_server(key), key
-        # What django_redis.get_redis_connection(alias) returns: the primary, never a replica.
-        return client.get_client(write=True), key
+        where = self._where
+        if where is None:
+            where = self._where = _where_keys_live()
+        return where(home_account_id)
+
+    def reset(self) -> None:
+        """Work out where keys live again (``MSAL_DJANGO`` or ``CACHES`` changed)."""
+        self._where = None
 
     def _unavailable(self, exc: Exception) -> StoreUnavailable:
         pending.suspect()
@@ -410,6 +409,33 @@ def _log_unconfirmed(what: str, home_account_id: str) -> None:
         what,
         home_account_id,
     )
+
+
+def _where_keys_live() -> Callable[[str], tuple[Redis, str]]:
+    """The server and key of an account, from what the settings say once per change."""
+    if msal_settings.REDIS_CLIENT:
+        client = get_client()
+        prefix = f"{msal_settings.REDIS_KEY_PREFIX}:{msal_settings.CLIENT_ID}:"
+        return lambda home_account_id: (client, prefix + home_account_id)
+    # django-redis's client is safe to share between threads: it only hands out redis-py
+    # clients, whose connection pools are.
+    cache_client = caches[msal_settings.REDIS_CACHE_ALIAS].client  # type: ignore[attr-defined]
+    name = f"msal_django:{msal_settings.CLIENT_ID}:"
+    if hasattr(cache_client, "get_server"):  # ShardClient: the server that holds this key
+
+        def on_shard(home_account_id: str) -> tuple[Redis, str]:
+            key = str(cache_client.make_key(name + home_account_id))
+            return cache_client.get_server(key), key
+
+        return on_shard
+    # What django_redis.get_redis_connection(alias) returns: the primary, never a replica.
+    primary = cache_client.get_client(write=True)
+    return lambda home_account_id: (primary, str(cache_client.make_key(name + home_account_id)))
+
+
+def reset() -> None:
+    """Settings changed (``apps.py``): the next call works out where keys live again."""
+    redis_store.reset()
 
 
 class _PendingRemovals:

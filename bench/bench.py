@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import database
+from bench.common import database, msal_django_settings
 
 CLIENT_ID, SECRET = "msal-django-bench", "bench-client-secret-0123456789"
 REDIRECT_URI = "http://localhost:8000/auth/callback/"
@@ -194,11 +194,20 @@ def run(idp, args) -> int:
     def ours() -> str:
         return msal_django.get_token(request, SCOPES)
 
+    version_sql = f"SELECT version FROM {table} WHERE home_account_id = %s AND user_id = %s"
+
+    def one_read() -> str:
+        # The narrow floor: the one read a hit makes, through Django's cursor.
+        with connection.cursor() as cursor:
+            cursor.execute(version_sql, [home_account_id, user.pk])
+            return cursor.fetchone()[0]
+
     assert floor() == ours()  # the same token, from the cache
     before = idp.count()
     rows = []
     one = measure(floor, ours, args.rounds, args.calls)
     rows.append(("1", *one))
+    narrow = measure(one_read, ours, args.rounds, args.calls)
     anywhere_rows = bench_anywhere(args, user, floor, ours, table)
 
     blob = bytes(CachedAccount.objects.get(home_account_id=home_account_id).data)
@@ -221,7 +230,9 @@ def run(idp, args) -> int:
     assert idp.count() == before, "a cache hit must not call the identity provider"
 
     CachedAccount.objects.exclude(home_account_id=home_account_id).delete()
-    table_rows = [(f"database ({args.db})", *row) for row in rows] + anywhere_rows
+    table_rows = [(f"database ({args.db})", *row) for row in rows]
+    table_rows.insert(1, (f"database ({args.db}), vs 1 read", "1", *narrow))
+    table_rows += anywhere_rows
     notes = [f"database: get_token with {rows[1][0]} accounts vs 1: {many[1] / one[1]:.2f}x"]
     reference, reference_notes = bench_identity(idp, args, state, user, home_account_id)
     redis_rows, redis_notes = bench_redis(idp, args, home_account_id, state, user, request)
@@ -351,68 +362,45 @@ def bench_backchannel(idp, args, user, home_account_id, state, get_token_us) -> 
 def bench_redis(idp, args, home_account_id, state, user, request):
     """The Redis store's rows: 1 account, then --redis-accounts; its own keys deleted."""
     import redis
-    from django.conf import settings
     from django_redis import get_redis_connection
 
-    import msal_django
     from msal_django.models import CachedAccount
     from msal_django.stores import AccountInfo, get_store
-    from msal_django.stores.redis import _HEAD, redis_store
+    from msal_django.stores.redis import redis_store
 
     try:
         conn = get_redis_connection("tokens")
         conn.ping()
     except redis.RedisError as exc:
         return [], [f"redis: skipped, {args.redis_url} unreachable ({type(exc).__name__})"]
-    settings.MSAL_DJANGO["TOKEN_CACHE"] = "redis"
     try:
-        store = get_store()
-        store.replace(home_account_id, state, user, AccountInfo(username="alice"))
-        server, key = redis_store._locate(home_account_id)
-        keys, floor_cache, floor_app, account = floor_parts(idp, state)
-
-        def floor() -> str:
-            sealed = server.get(key)[_HEAD:].partition(b":")[2]
-            floor_cache.deserialize(keys.decrypt(sealed, home_account_id))
-            return floor_app.acquire_token_silent(SCOPES, account)["access_token"]
-
-        def ours() -> str:
-            return msal_django.get_token(request, SCOPES)
-
-        assert floor() == ours()
-        before = idp.count()
-        commands = count_commands(ours, 100)
-        one = measure(floor, ours, args.rounds, args.calls)
-        started = time.perf_counter()
-        mass_insert(conn, args.redis_accounts - 1)
-        inserted = time.perf_counter() - started
-        total = sum(1 for _ in conn.scan_iter(match=f"{REDIS_PREFIX}:*", count=10_000))
-        many = measure(floor, ours, args.rounds, args.calls)
-        assert idp.count() == before, "a cache hit must not call the identity provider"
-        rows = [("redis", "1", *one), ("redis", f"{total:,}", *many)]
-        notes = [
-            f"redis: get_token with {total:,} accounts vs 1: {many[1] / one[1]:.2f}x"
-            f" ({total - 1:,} keys inserted in {inserted:.1f} s)",
-            f"redis: commands per cache hit: {commands:.2f}"
-            " (GETRANGE of the version only, no write)",
-        ]
-        return rows, notes
+        with msal_django_settings(TOKEN_CACHE="redis"):
+            store = get_store()
+            store.replace(home_account_id, state, user, AccountInfo(username="alice"))
+            server, key = redis_store._locate(home_account_id)
+            return redis_rows(
+                "redis",
+                (idp, args, home_account_id, state, user, request),
+                server,
+                key,
+                fill=lambda: mass_insert(conn, args.redis_accounts - 1),
+                count=lambda: sum(
+                    1 for _ in conn.scan_iter(match=f"{REDIS_PREFIX}:*", count=10_000)
+                ),
+                how="",
+            )
     finally:
         delete_prefix(conn)
         CachedAccount.objects.filter(store="redis").delete()
-        settings.MSAL_DJANGO["TOKEN_CACHE"] = "database"
 
 
 def bench_cluster(idp, args, home_account_id, state, user, request):
     """The cluster rows: REDIS_CLIENT on a Redis Cluster of six redis-server processes."""
     import shutil
 
-    from django.conf import settings
-
-    import msal_django
     from msal_django.models import CachedAccount
     from msal_django.stores import AccountInfo, get_store
-    from msal_django.stores.redis import _HEAD, redis_store
+    from msal_django.stores.redis import redis_store
 
     if not (shutil.which("redis-server") and shutil.which("redis-cli")):
         return [], ["redis cluster: skipped, needs redis-server and redis-cli"]
@@ -420,51 +408,76 @@ def bench_cluster(idp, args, home_account_id, state, user, request):
 
     # No persistence: the mass insert is what would wait on the disk, not the reads.
     cluster = RedisClusterServers(6, "appendonly no").start()
-    before_settings = dict(settings.MSAL_DJANGO)
-    settings.MSAL_DJANGO.update(
+    on_cluster = msal_django_settings(
         TOKEN_CACHE="redis",
         REDIS_CLIENT="redis.cluster.RedisCluster",
         REDIS_CLIENT_OPTIONS=cluster.options(),
         REDIS_KEY_PREFIX=REDIS_PREFIX,
+        REDIS_CACHE_ALIAS=None,
     )
-    settings.MSAL_DJANGO.pop("REDIS_CACHE_ALIAS", None)
     try:
-        store = get_store()
-        store.replace(home_account_id, state, user, AccountInfo(username="alice"))
-        client, key = redis_store._locate(home_account_id)
-        keys, floor_cache, floor_app, account = floor_parts(idp, state)
-
-        def floor() -> str:
-            sealed = client.get(key)[_HEAD:].partition(b":")[2]
-            floor_cache.deserialize(keys.decrypt(sealed, home_account_id))
-            return floor_app.acquire_token_silent(SCOPES, account)["access_token"]
-
-        def ours() -> str:
-            return msal_django.get_token(request, SCOPES)
-
-        assert floor() == ours()
-        before = idp.count()
-        commands = count_commands(ours, 100)
-        one = measure(floor, ours, args.rounds, args.calls)
-        started = time.perf_counter()
-        cluster_insert(client, args.cluster_accounts - 1)
-        inserted = time.perf_counter() - started
-        total = sum(node.client().dbsize() for node in cluster.nodes if is_primary(node))
-        many = measure(floor, ours, args.rounds, args.calls)
-        assert idp.count() == before, "a cache hit must not call the identity provider"
-        rows = [("redis cluster", "1", *one), ("redis cluster", f"{total:,}", *many)]
-        notes = [
-            f"redis cluster: get_token with {total:,} accounts vs 1: {many[1] / one[1]:.2f}x"
-            f" ({total - 1:,} keys inserted in {inserted:.1f} s, one pipeline batch per node)",
-            f"redis cluster: commands per cache hit: {commands:.2f}"
-            " (GETRANGE of the version only, no write)",
-        ]
-        return rows, notes
+        with on_cluster:
+            store = get_store()
+            store.replace(home_account_id, state, user, AccountInfo(username="alice"))
+            client, key = redis_store._locate(home_account_id)
+            return redis_rows(
+                "redis cluster",
+                (idp, args, home_account_id, state, user, request),
+                client,
+                key,
+                fill=lambda: cluster_insert(client, args.cluster_accounts - 1),
+                count=lambda: sum(n.client().dbsize() for n in cluster.nodes if is_primary(n)),
+                how=", one pipeline batch per node",
+            )
     finally:
-        settings.MSAL_DJANGO.clear()
-        settings.MSAL_DJANGO.update(before_settings)
         CachedAccount.objects.filter(store="redis").delete()
         cluster.stop()
+
+
+def redis_rows(name, signed_in, server, key, fill, count, how):
+    """One Redis deployment's rows: a hit beside the full floor (GET, decrypt, MSAL) and
+    beside the narrow one (the GETRANGE of the version a hit makes), with one account,
+    then beside the full floor again once ``fill()`` has added the others."""
+    import msal_django
+    from msal_django.stores.redis import _HEAD
+
+    idp, args, home_account_id, state, user, request = signed_in
+    keys, floor_cache, floor_app, account = floor_parts(idp, state)
+    head = _HEAD + len(str(user.pk)) + 1
+
+    def floor() -> str:
+        sealed = server.get(key)[_HEAD:].partition(b":")[2]
+        floor_cache.deserialize(keys.decrypt(sealed, home_account_id))
+        return floor_app.acquire_token_silent(SCOPES, account)["access_token"]
+
+    def one_read() -> bytes:
+        return server.getrange(key, 0, head - 1)
+
+    def ours() -> str:
+        return msal_django.get_token(request, SCOPES)
+
+    assert floor() == ours()
+    before = idp.count()
+    commands = count_commands(ours, 100)
+    one = measure(floor, ours, args.rounds, args.calls)
+    narrow = measure(one_read, ours, args.rounds, args.calls)
+    started = time.perf_counter()
+    fill()
+    inserted = time.perf_counter() - started
+    total = count()
+    many = measure(floor, ours, args.rounds, args.calls)
+    assert idp.count() == before, "a cache hit must not call the identity provider"
+    rows = [
+        (name, "1", *one),
+        (f"{name}, vs 1 GETRANGE", "1", *narrow),
+        (name, f"{total:,}", *many),
+    ]
+    notes = [
+        f"{name}: get_token with {total:,} accounts vs 1: {many[1] / one[1]:.2f}x"
+        f" ({total - 1:,} keys inserted in {inserted:.1f} s{how})",
+        f"{name}: commands per cache hit: {commands:.2f} (GETRANGE of the version only, no write)",
+    ]
+    return rows, notes
 
 
 def is_primary(node) -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import database
+from bench.common import database, msal_django_settings
 
 STATE_SIZE = 2900  # bytes, like a real one-account MSAL cache
 
@@ -152,23 +152,20 @@ def purge_figures(accounts: int, blob: bytes, store: str = "") -> list[tuple[str
 def cluster_purge_figures(accounts: int, blob: bytes) -> list[tuple[str, str]]:
     import shutil
 
-    from django.conf import settings
-
     if not (shutil.which("redis-server") and shutil.which("redis-cli")):
         return [("redis cluster", "skipped: no redis-server")]
     from tests.redis_servers import RedisClusterServers
 
     cluster = RedisClusterServers(6, "appendonly no").start()
-    before = dict(settings.MSAL_DJANGO)
-    settings.MSAL_DJANGO.pop("REDIS_CACHE_ALIAS", None)
-    settings.MSAL_DJANGO.update(
-        REDIS_CLIENT="redis.cluster.RedisCluster", REDIS_CLIENT_OPTIONS=cluster.options()
+    on_cluster = msal_django_settings(
+        REDIS_CACHE_ALIAS=None,
+        REDIS_CLIENT="redis.cluster.RedisCluster",
+        REDIS_CLIENT_OPTIONS=cluster.options(),
     )
     try:
-        return purge_figures(accounts, blob, "redis cluster")
+        with on_cluster:
+            return purge_figures(accounts, blob, "redis cluster")
     finally:
-        settings.MSAL_DJANGO.clear()
-        settings.MSAL_DJANGO.update(before)
         cluster.stop()
 
 
@@ -214,15 +211,11 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     blob = encrypt("x" * STATE_SIZE, "bench")
-    from django.conf import settings
 
     rows = purge_figures(args.accounts, blob)
-    settings.MSAL_DJANGO["TOKEN_CACHE"] = "redis"
-    try:
+    with msal_django_settings(TOKEN_CACHE="redis"):
         rows += purge_figures(args.accounts, blob)
         rows += cluster_purge_figures(args.accounts, blob)
-    finally:
-        settings.MSAL_DJANGO["TOKEN_CACHE"] = "database"
     rows += admin_figures(args.accounts, blob)
     width = max(len(r[0]) for r in rows)
     print(f"\nOperating at scale: purge on both stores, the admin changelist ({args.db})\n")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -18,3 +20,16 @@ def database(db: str, filename: str) -> dict[str, Any]:
         }
     path = os.path.join(tempfile.mkdtemp(prefix="msal-django-bench-"), filename)
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": path}
+
+
+@contextmanager
+def msal_django_settings(**changes: Any) -> Iterator[None]:
+    """``MSAL_DJANGO`` with ``changes`` (a value of None removes the key) for the block,
+    through ``override_settings``, so what the package builds per settings change (the
+    MSAL app, the Redis client and key locator, the token memory) is built again."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    changed = {**settings.MSAL_DJANGO, **changes}
+    with override_settings(MSAL_DJANGO={k: v for k, v in changed.items() if v is not None}):
+        yield

@@ -39,6 +39,7 @@ CLIENT_ID, SECRET = "msal-django-load", "load-client-secret-0123456789"
 PAGES = [
     ("static page", "main", "/static/"),
     ("signed-in page", "main", "/signed-in/"),
+    ("  + one read (floor)", "main", "/floor/"),
     ("signed-in + get_token", "main", "/token/"),
     ("  same, memory off", "off", "/token/"),
 ]

@@ -4,8 +4,10 @@ Each key is a ``Setting`` on ``Settings``: its default, how its value is read, i
 (the documentation's settings reference shows it), and for a duration the system check
 that validates it. ``DEFAULTS``, the checks and the docs are derived from them.
 
-Every read goes to ``django.conf.settings`` afresh, so ``override_settings`` and
-pytest-django's ``settings`` fixture just work.
+Every read goes to ``django.conf.settings`` afresh; what is built from the settings (the
+MSAL app, the Redis client and key locator, the token memory) is dropped on Django's
+``setting_changed`` (``apps.py``), so ``override_settings`` and pytest-django's
+``settings`` fixture just work.
 """
 
 from __future__ import annotations

@@ -170,6 +170,16 @@ def _check_store(config: dict[str, Any]) -> list[CheckMessage]:
                 id="msal_django.E008",
             )
         ]
+    size = config["ACCESS_TOKENS_IN_MEMORY"]
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        return [
+            Error(
+                f'MSAL_DJANGO["ACCESS_TOKENS_IN_MEMORY"] is {size!r}: it must be a whole '
+                "number of accounts >= 0.",
+                hint="Leave it unset for 1000; 0 keeps no access token in process memory.",
+                id="msal_django.E024",
+            )
+        ]
     return []
 
 

@@ -35,14 +35,13 @@ class MsalDjangoConfig(AppConfig):
         )
 
         def on_setting_changed(setting: str, **kwargs: Any) -> None:
-            if setting == "CACHES" and "msal_django.stores.redis" in sys.modules:
-                sys.modules["msal_django.stores.redis"].reset()  # the store's cache alias
+            if setting == "CACHES" and "msal_django.stores.redis_client" in sys.modules:
+                sys.modules["msal_django.stores.redis_client"].reset()  # REDIS_CACHE_ALIAS
             if setting in ("MSAL_DJANGO", "SECRET_KEY", "SECRET_KEY_FALLBACKS"):
                 # Nothing to reset before first use (MSAL is not loaded at start-up).
                 for name in (
                     "msal_django.client",
                     "msal_django.stores.redis_client",
-                    "msal_django.stores.redis",
                     "msal_django.token_memory",
                 ):
                     module = sys.modules.get(name)

@@ -25,12 +25,13 @@ from django.utils.asyncio import async_unsafe
 def fetch_one(alias: str, sql: str, params: Sequence[Any]) -> Any:
     """The first row of ``sql`` on database ``alias``, or None. Raises Django's
     ``DatabaseError`` subclasses, like a cursor does."""
-    connection = connections[alias]
+    connection: Any = connections[alias]  # the stubs lack the health-check attributes
     if (
         connection.connection is None
         or connection.queries_logged
         or connection.execute_wrappers
         or connection.needs_rollback
+        # CONN_HEALTH_CHECKS: Django checks the connection at a request's first query.
         or (connection.health_check_enabled and not connection.health_check_done)
     ):
         with connection.cursor() as wrapped:

@@ -26,6 +26,7 @@ def alice(sign_in) -> Any:
     client = Client()
     sign_in(client, "alice")
     user = CachedAccount.objects.get().user
+    assert user is not None
     msal_django.get_token_for_user(user, SCOPES)
     return user
 

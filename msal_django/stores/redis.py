@@ -32,7 +32,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from django.core.cache import caches
 from django.db import DatabaseError, router, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -45,7 +44,7 @@ from ..models import CachedAccount, PendingRemoval
 from ..signals import send_account_removed
 from ..summary import summarize
 from .base import AccountInfo, Partition, TokenStore, new_version
-from .redis_client import get_client
+from .redis_client import locate, nodes_of
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -89,19 +88,11 @@ class RedisStore(TokenStore):
     def __init__(self) -> None:
         # Bytes, so no client is needed to hash it; each call passes the right server.
         self._cas = Script(cast(Any, None), _CAS_SCRIPT)
-        self._where: Callable[[str], tuple[Redis, str]] | None = None
 
     # Where a key lives.
 
     def _locate(self, home_account_id: str) -> tuple[Redis, str]:
-        where = self._where
-        if where is None:
-            where = self._where = _where_keys_live()
-        return where(home_account_id)
-
-    def reset(self) -> None:
-        """Work out where keys live again (``MSAL_DJANGO`` or ``CACHES`` changed)."""
-        self._where = None
+        return locate(home_account_id)
 
     def _unavailable(self, exc: Exception) -> StoreUnavailable:
         pending.suspect()
@@ -125,7 +116,7 @@ class RedisStore(TokenStore):
             return pipe.execute(), True
         queued = len(pipe)
         timeout_ms = max(1, int(msal_settings.REDIS_WAIT_TIMEOUT * 1000))
-        nodes = _nodes_of(server, keys)
+        nodes = nodes_of(server, keys)
         for node in nodes.values():
             # WAIT counts this connection's writes: a pipeline (a cluster pipeline, per
             # node) sends it on the connection that carried them.
@@ -134,7 +125,7 @@ class RedisStore(TokenStore):
         results = pipe.execute()
         confirmed = all(int(n) >= replicas for n in results[queued:])
         # A key that moved (resharding, failover) meanwhile was written elsewhere.
-        return results[:queued], confirmed and _nodes_of(server, keys).keys() == nodes.keys()
+        return results[:queued], confirmed and nodes_of(server, keys).keys() == nodes.keys()
 
     # The TokenStore interface.
 
@@ -382,13 +373,6 @@ def _deleting(keys: list[str]) -> Callable[[Any], object]:
     return lambda pipe: [pipe.delete(key) for key in keys]
 
 
-def _nodes_of(server: Any, keys: list[str]) -> dict[str | None, Any]:
-    """The cluster nodes (by name) that hold ``keys``; ``{None: None}`` off a cluster."""
-    if not hasattr(server, "get_node_from_key"):
-        return {None: None}
-    return {node.name: node for node in map(server.get_node_from_key, keys)}
-
-
 def _unconfirmed(home_account_ids: list[str]) -> ReplicationUnconfirmed:
     logger.warning(
         "Redis replicas did not confirm the removal of %d account(s) (%s) within "
@@ -409,33 +393,6 @@ def _log_unconfirmed(what: str, home_account_id: str) -> None:
         what,
         home_account_id,
     )
-
-
-def _where_keys_live() -> Callable[[str], tuple[Redis, str]]:
-    """The server and key of an account, from what the settings say once per change."""
-    if msal_settings.REDIS_CLIENT:
-        client = get_client()
-        prefix = f"{msal_settings.REDIS_KEY_PREFIX}:{msal_settings.CLIENT_ID}:"
-        return lambda home_account_id: (client, prefix + home_account_id)
-    # django-redis's client is safe to share between threads: it only hands out redis-py
-    # clients, whose connection pools are.
-    cache_client = caches[msal_settings.REDIS_CACHE_ALIAS].client  # type: ignore[attr-defined]
-    name = f"msal_django:{msal_settings.CLIENT_ID}:"
-    if hasattr(cache_client, "get_server"):  # ShardClient: the server that holds this key
-
-        def on_shard(home_account_id: str) -> tuple[Redis, str]:
-            key = str(cache_client.make_key(name + home_account_id))
-            return cache_client.get_server(key), key
-
-        return on_shard
-    # What django_redis.get_redis_connection(alias) returns: the primary, never a replica.
-    primary = cache_client.get_client(write=True)
-    return lambda home_account_id: (primary, str(cache_client.make_key(name + home_account_id)))
-
-
-def reset() -> None:
-    """Settings changed (``apps.py``): the next call works out where keys live again."""
-    redis_store.reset()
 
 
 class _PendingRemovals:

@@ -1,4 +1,5 @@
-"""The redis-py client ``REDIS_CLIENT`` names, built once per settings change.
+"""Where the Redis store's keys live: the redis-py client ``REDIS_CLIENT`` names, or the
+django-redis cache ``REDIS_CACHE_ALIAS``, worked out once per settings change.
 
 ``REDIS_CLIENT`` is the dotted path of a callable returning a redis-py client
 (``redis.Redis``, ``redis.cluster.RedisCluster``, a Sentinel's ``master_for``, or a
@@ -7,20 +8,46 @@ arguments. The client is built on first use, shared by every thread (redis-py's 
 and their pools are thread-safe), and dropped when ``MSAL_DJANGO`` changes
 (``setting_changed``). A client that reads from replicas is refused: a replica may still
 hold tokens a logout has removed.
+
+``locate`` gives an account's server and key from what was worked out at the first call
+after a change of ``MSAL_DJANGO`` or ``CACHES`` (``apps.py`` calls ``reset``), not from the
+settings on every call.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from ..conf import msal_settings
 
+if TYPE_CHECKING:
+    from redis import Redis
+
 _lock = threading.Lock()
 _client: Any = None
+_where: Callable[[str], tuple[Redis, str]] | None = None
+
+
+def locate(home_account_id: str) -> tuple[Redis, str]:
+    """The server holding the account's key (a primary), and the key."""
+    where = _where
+    if where is None:
+        where = _where_keys_live()
+        _set_where(where)
+    return where(home_account_id)
+
+
+def nodes_of(server: Any, keys: list[str]) -> dict[str | None, Any]:
+    """The cluster nodes (by name) that hold ``keys``; ``{None: None}`` off a cluster."""
+    if not hasattr(server, "get_node_from_key"):
+        return {None: None}
+    return {node.name: node for node in map(server.get_node_from_key, keys)}
 
 
 def get_client() -> Any:
@@ -34,15 +61,42 @@ def get_client() -> Any:
 
 
 def reset() -> None:
-    """Forget the client (settings changed). Not closed: other threads may be using it;
-    its pools close when it is collected."""
+    """Forget the client and where keys live (settings changed). The client is not
+    closed: other threads may be using it; its pools close when it is collected."""
     with _lock:
         _set(None)
+        _set_where(None)
 
 
 def _set(client: Any) -> None:
     global _client
     _client = client
+
+
+def _set_where(where: Callable[[str], tuple[Redis, str]] | None) -> None:
+    global _where
+    _where = where
+
+
+def _where_keys_live() -> Callable[[str], tuple[Redis, str]]:
+    if msal_settings.REDIS_CLIENT:
+        client = get_client()
+        prefix = f"{msal_settings.REDIS_KEY_PREFIX}:{msal_settings.CLIENT_ID}:"
+        return lambda home_account_id: (client, prefix + home_account_id)
+    # django-redis's client is safe to share between threads: it only hands out redis-py
+    # clients, whose connection pools are.
+    cache_client = caches[msal_settings.REDIS_CACHE_ALIAS].client  # type: ignore[attr-defined]
+    name = f"msal_django:{msal_settings.CLIENT_ID}:"
+    if hasattr(cache_client, "get_server"):  # ShardClient: the server that holds this key
+
+        def on_shard(home_account_id: str) -> tuple[Redis, str]:
+            key = str(cache_client.make_key(name + home_account_id))
+            return cache_client.get_server(key), key
+
+        return on_shard
+    # What django_redis.get_redis_connection(alias) returns: the primary, never a replica.
+    primary = cache_client.get_client(write=True)
+    return lambda home_account_id: (primary, str(cache_client.make_key(name + home_account_id)))
 
 
 def _build() -> Any:

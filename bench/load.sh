@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # get_token under real load: installs gunicorn (pip, into the bench's virtualenv) and wrk
 # (apt-get, as root, if missing), then prints the table of bench/load.py: a static page, the
-# bare signed-in page and the page with get_token, for SQLite, PostgreSQL and Redis, all on
-# loopback, each wrk run bounded by --duration (about 5 minutes in all by default).
-#   bash bench/load.sh [--stores sqlite,postgres,redis] [--users 50] [--rounds 3]
-#                      [--duration 3] [--workers 2] [--clients 8]
+# bare signed-in page, that page plus the one read a hit makes (the floor), and the page
+# with get_token, for SQLite, PostgreSQL and Redis, all on loopback, each wrk run bounded
+# by --duration (about 6 minutes in all by default).
+#   bash bench/load.sh [--stores sqlite,postgres,redis] [--users 50] [--rounds 5]
+#                      [--duration 2] [--workers 2] [--clients 8]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/venv.sh gunicorn

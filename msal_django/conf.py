@@ -146,7 +146,8 @@ class Settings:
     REDIS_WAIT_TIMEOUT = Setting(
         0.5,
         seconds,
-        "Seconds ``WAIT`` waits for ``REDIS_WAIT_REPLICAS``.",
+        "Seconds ``WAIT`` waits for ``REDIS_WAIT_REPLICAS``; never more than half the "
+        "Redis client's socket timeout.",
         check="msal_django.E018",
     )
     REDIS_TTL_MARGIN = Setting(

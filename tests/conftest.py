@@ -27,6 +27,7 @@ from .redis_servers import (
     RedisClusterServers,
     RedisServer,
     cache,
+    confirms_writes,
     requires_redis_server,
     sentinel_cache,
 )
@@ -173,6 +174,17 @@ def shards(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def sentinel(tmp_path_factory):
+    """A primary, its replica and a Sentinel watching them, shared by the session."""
+    yield from _sentinel_group(tmp_path_factory)
+
+
+@pytest.fixture
+def fresh_sentinel(tmp_path_factory):
+    """``sentinel``'s group of the test's own: a failover test swaps the roles."""
+    yield from _sentinel_group(tmp_path_factory)
+
+
+def _sentinel_group(tmp_path_factory):
     # Replicas sync at once, not after redis-server's default 5 s delay.
     no_delay = "repl-diskless-sync-delay 0"
     primary = RedisServer(tmp_path_factory.mktemp("primary"), no_delay).start()
@@ -192,7 +204,7 @@ def sentinel(tmp_path_factory):
     while not watcher.client().execute_command("SENTINEL", "REPLICAS", name):
         assert time.monotonic() < deadline, "the sentinel never saw the replica"
         time.sleep(0.1)
-    while replica.client().info("replication")["master_link_status"] != "up":
+    while not confirms_writes(primary):  # a first write's WAIT is confirmed
         assert time.monotonic() < deadline, "the replica never synced"
         time.sleep(0.05)
     watcher.service = name

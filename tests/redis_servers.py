@@ -94,6 +94,20 @@ class RedisServer:
         self.kill()
 
 
+def confirms_writes(primary: RedisServer) -> bool:
+    """Whether ``primary`` is a primary with a replica that ``WAIT`` counts: one that has
+    synced and acknowledged (``master_link_status: up`` on the replica comes first)."""
+    try:
+        info = primary.client().info("replication")
+    except redis.exceptions.RedisError:
+        return False
+    return info["role"] == "master" and any(
+        isinstance(v, dict) and v.get("state") == "online"
+        for k, v in info.items()
+        if k.startswith("slave")
+    )
+
+
 def cache(location: str | list[str], prefix: str, **options: object) -> dict[str, object]:
     """A django-redis CACHES entry with short timeouts."""
     return {

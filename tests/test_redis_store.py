@@ -450,3 +450,84 @@ def test_where_keys_live_follows_settings_changes(settings):
     assert same_key == key
     settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "CLIENT_ID": "another-app"}
     assert redis_store._locate("someone.tenant")[1].endswith(":another-app:someone.tenant")
+
+
+# -- REDIS_WAIT_REPLICAS while no replica confirms (own_redis has none) ---------------
+
+
+@requires_redis_server
+def test_a_wait_as_long_as_the_socket_timeout_is_unconfirmed_not_a_503(
+    own_redis, settings, sign_in, caplog
+):
+    """``WAIT`` blocks its connection: one that outlasted the socket timeout (0.5 s in
+    ``cache()``) broke the connection, and every write failed with a 503."""
+    settings.MSAL_DJANGO = {
+        **settings.MSAL_DJANGO,
+        "REDIS_WAIT_REPLICAS": 1,
+        "REDIS_WAIT_TIMEOUT": 0.5,
+    }
+    client = Client()
+    started = time.monotonic()
+    assert sign_in(client, "alice").status_code == 302  # stored, with a warning
+    assert time.monotonic() - started < 2
+    assert "did not confirm the sign-in" in caplog.text
+    home_account_id = CachedAccount.objects.get().home_account_id
+    assert raw(home_account_id)[0] is not None
+    assert client.get("/token/").status_code == 200
+    assert client.post("/auth/logout/").status_code == 302
+    assert raw(home_account_id)[0] is None  # gone from the primary
+    assert PendingRemoval.objects.filter(home_account_id=home_account_id).exists()
+
+
+@requires_redis_server
+@pytest.mark.django_db(transaction=True)
+def test_unconfirmed_removals_take_one_wait_and_hold_up_no_other_read(
+    own_redis, settings, sign_in, removed
+):
+    """Recorded removals the replicas do not confirm are applied again at each look:
+    one ``WAIT`` for all of them, not one each, and a read that finds a look under way
+    waits only for the keys to leave the primary, not for that ``WAIT``."""
+    names = ["alice", "bob", "carol", "dave", "erin", "frank"]
+    for name in names:
+        sign_in(Client(), name)
+    accounts = {a.user.username.split("@")[0]: a for a in CachedAccount.objects.all()}
+    removing = [accounts[name].home_account_id for name in names[1:]]
+    for home_account_id in removing:
+        PendingRemoval.objects.create(home_account_id=home_account_id, reason="logout")
+    settings.MSAL_DJANGO = {
+        **settings.MSAL_DJANGO,
+        "REDIS_WAIT_REPLICAS": 1,
+        "REDIS_WAIT_TIMEOUT": 0.2,
+        "REDIS_PENDING_CHECK_INTERVAL": 0.5,
+    }
+    alice = accounts["alice"].home_account_id
+    time.sleep(0.6)  # the next read looks, and so would any other until a look is done
+    took: dict[str, float] = {}
+
+    def read(who: str) -> None:
+        started = time.monotonic()
+        assert redis_store.load(alice).state is not None
+        took[who] = time.monotonic() - started
+
+    def look() -> None:
+        try:
+            read("looking")
+        finally:
+            connection.close()  # the thread's own
+
+    looking = threading.Thread(target=look)
+    looking.start()
+    deadline = time.monotonic() + 5
+    while any(raw(a)[0] is not None for a in removing):
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    read("meanwhile")  # while the look waits for the replicas
+    looking.join()
+    assert took["meanwhile"] < 0.1  # not held up by the WAIT
+    assert took["looking"] < 0.45  # one WAIT of 0.2 s, not five
+    assert PendingRemoval.objects.count() == len(removing)  # kept: not confirmed
+    assert CachedAccount.objects.count() == len(names)
+    assert removed == []
+    started = time.monotonic()
+    assert apply_pending_removals() == 0
+    assert time.monotonic() - started < 0.45

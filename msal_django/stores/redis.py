@@ -20,12 +20,16 @@ once that interval has passed since the commit: a read that starts after the log
 returns, on any host, removes the tokens first. A hit pays one ``time.monotonic()``.
 
 Replication is asynchronous. With ``REDIS_WAIT_REPLICAS`` each write is followed on its
-connection by ``WAIT``; a removal the replicas do not confirm is handled like an outage
-(recorded, applied again until confirmed), so a failover cannot bring tokens back.
+connection by ``WAIT`` (``stores/redis_wait.py``); a removal the replicas do not confirm
+is handled like an outage (recorded, applied again until confirmed), so a failover
+cannot bring tokens back. A look deletes the recorded keys from the primary without
+``WAIT``, which is all a read needs; the reader that looked then tries to confirm them
+(one ``WAIT`` per server), while the process's other reads go on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -36,7 +40,6 @@ from django.db import DatabaseError, router, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from redis.commands.core import Script
-from redis.exceptions import RedisClusterException, RedisError
 
 from ..conf import msal_settings
 from ..exceptions import StoreUnavailable
@@ -44,7 +47,8 @@ from ..models import CachedAccount, PendingRemoval
 from ..signals import send_account_removed
 from ..summary import summarize
 from .base import AccountInfo, Partition, TokenStore, new_version
-from .redis_client import locate, nodes_of
+from .redis_client import locate
+from .redis_wait import REDIS_ERRORS, replicated
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -73,8 +77,6 @@ redis.call('SET', KEYS[1], ARGV[2] .. owner .. ':' .. ARGV[3], 'EX', ARGV[4])
 return 1
 """
 
-# RedisClusterException (no slot map, no node reachable) is not a RedisError.
-REDIS_ERRORS = (RedisError, OSError, RedisClusterException)
 _RECHECK_MARGIN = 0.05  # seconds, for the rate difference of clocks on different hosts
 
 
@@ -102,30 +104,6 @@ class RedisStore(TokenStore):
 
     def _ttl(self) -> int:
         return msal_settings.REFRESH_TOKEN_LIFETIME + msal_settings.REDIS_TTL_MARGIN
-
-    def _replicated(
-        self, server: Redis, keys: list[str], queue: Callable[[Any], object]
-    ) -> tuple[list[Any], bool]:
-        """Run the commands ``queue`` adds to a pipeline; with ``REDIS_WAIT_REPLICAS``,
-        ``WAIT`` after them on each node holding one of ``keys``. Returns the commands'
-        results and whether the replicas confirmed them."""
-        replicas = msal_settings.REDIS_WAIT_REPLICAS
-        pipe: Any = server.pipeline(transaction=False)
-        queue(pipe)
-        if not replicas:
-            return pipe.execute(), True
-        queued = len(pipe)
-        timeout_ms = max(1, int(msal_settings.REDIS_WAIT_TIMEOUT * 1000))
-        nodes = nodes_of(server, keys)
-        for node in nodes.values():
-            # WAIT counts this connection's writes: a pipeline (a cluster pipeline, per
-            # node) sends it on the connection that carried them.
-            target = {} if node is None else {"target_nodes": node}
-            pipe.execute_command("WAIT", replicas, timeout_ms, **target)
-        results = pipe.execute()
-        confirmed = all(int(n) >= replicas for n in results[queued:])
-        # A key that moved (resharding, failover) meanwhile was written elsewhere.
-        return results[:queued], confirmed and nodes_of(server, keys).keys() == nodes.keys()
 
     # The TokenStore interface.
 
@@ -190,7 +168,7 @@ class RedisStore(TokenStore):
             sealed = self.seal(partition.home_account_id, state)
             args: list[bytes | int] = [loaded_head, new_head, sealed, self._ttl()]
             if msal_settings.REDIS_WAIT_REPLICAS:
-                [written], confirmed = self._replicated(
+                [written], confirmed = replicated(
                     server,
                     [key],
                     lambda pipe: pipe.execute_command("EVAL", _CAS_SCRIPT, 1, key, *args),
@@ -227,7 +205,7 @@ class RedisStore(TokenStore):
         value = FORMAT + version.encode() + b":" + owner + b":" + self.seal(home_account_id, state)
         try:
             server, key = self._locate(home_account_id)
-            _, confirmed = self._replicated(
+            _, confirmed = replicated(
                 server, [key], lambda pipe: pipe.set(key, value, ex=self._ttl())
             )
         except REDIS_ERRORS as exc:
@@ -250,44 +228,46 @@ class RedisStore(TokenStore):
     def remove(self, home_account_id: str) -> bool:
         # Recorded removals first: they send account_removed with their own reason, once.
         pending.before_read()
-        return self._remove(home_account_id)
-
-    def _remove(self, home_account_id: str) -> bool:
-        try:
-            server, key = self._locate(home_account_id)
-            [deleted], confirmed = self._replicated(server, [key], lambda pipe: pipe.delete(key))
-        except REDIS_ERRORS as exc:
-            raise self._unavailable(exc) from exc
+        held, confirmed = self._delete([home_account_id])
         if not confirmed:
             raise _unconfirmed([home_account_id])
         with transaction.atomic(using=router.db_for_write(CachedAccount)):
             rows, _ = CachedAccount.objects.filter(home_account_id=home_account_id).delete()
-        return deleted > 0 or rows > 0
+        return bool(held) or rows > 0
 
     def remove_many(self, home_account_ids: list[str]) -> list[str]:
         pending.before_read()
-        # One pipeline per server holding any of the keys (a cluster client's pipeline
-        # sends one batch per node): one round trip with each, never a multi-key command.
-        by_server: dict[int, tuple[Redis, list[tuple[str, str]]]] = {}
-        try:
-            for home_account_id in home_account_ids:
-                server, key = self._locate(home_account_id)
-                by_server.setdefault(id(server), (server, []))[1].append((home_account_id, key))
-            gone: set[str] = set()
-            for server, accounts in by_server.values():
-                keys = [key for _, key in accounts]
-                deleted, confirmed = self._replicated(server, keys, _deleting(keys))
-                if not confirmed:
-                    raise _unconfirmed([a for a, _ in accounts])
-                gone.update(a for (a, _), n in zip(accounts, deleted, strict=True) if n)
-        except REDIS_ERRORS as exc:
-            raise self._unavailable(exc) from exc
+        gone, confirmed = self._delete(home_account_ids)
+        if unconfirmed := [a for a in home_account_ids if a not in confirmed]:
+            raise _unconfirmed(unconfirmed)
         alias = router.db_for_write(CachedAccount)
         with transaction.atomic(using=alias):
             rows = CachedAccount.objects.using(alias).filter(home_account_id__in=home_account_ids)
             gone.update(rows.select_for_update().values_list("home_account_id", flat=True))
             rows.delete()
         return [a for a in home_account_ids if a in gone]
+
+    def _delete(
+        self, home_account_ids: list[str], *, wait: bool = True
+    ) -> tuple[set[str], set[str]]:
+        """Delete the accounts' keys: (those that held one, those the replicas confirmed).
+        One pipeline per server holding any of them (a cluster client's pipeline sends one
+        batch per node): one round trip and one ``WAIT`` each, never a multi-key command."""
+        by_server: dict[int, tuple[Redis, list[tuple[str, str]]]] = {}
+        held: set[str] = set()
+        confirmed: set[str] = set()
+        try:
+            for home_account_id in home_account_ids:
+                server, key = self._locate(home_account_id)
+                by_server.setdefault(id(server), (server, []))[1].append((home_account_id, key))
+            for server, accounts in by_server.values():
+                keys = [key for _, key in accounts]
+                deleted, done = replicated(server, keys, _deleting(keys), wait=wait)
+                held.update(a for (a, _), n in zip(accounts, deleted, strict=True) if n)
+                confirmed.update(a for a, _ in accounts if done)
+        except REDIS_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        return held, confirmed
 
     # Removals Redis could not take at the time (see the module docstring).
 
@@ -326,33 +306,39 @@ def apply_pending_removals(batch_size: int = 500) -> int:
     """Apply every removal recorded while Redis was unavailable; returns how many.
 
     Sends ``account_removed`` for each, once (whichever process deletes the record).
-    Raises ``StoreUnavailable`` if Redis is still unavailable.
+    Raises ``StoreUnavailable`` if Redis is still unavailable. With
+    ``REDIS_WAIT_REPLICAS``, a batch waits for one ``WAIT`` per server, and a removal the
+    replicas do not confirm is gone from the primary (reads may go on) and kept.
     """
-    store = redis_store
+    return _apply_pending(batch_size, wait=True)[0]
+
+
+def _apply_pending(batch_size: int, *, wait: bool) -> tuple[int, int]:
+    """(removals applied, removals kept). With ``wait=False`` the keys only leave the
+    primary (all a read needs), and the removals stay recorded until a ``WAIT`` confirms
+    them."""
     using = router.db_for_write(PendingRemoval)
-    applied = last = 0
+    applied = kept = last = 0
     while True:
         try:
             records = PendingRemoval.objects.using(using).filter(pk__gt=last).order_by("pk")
             batch = list(records[:batch_size])
         except DatabaseError as exc:
             raise StoreUnavailable(f"The database is unavailable: {exc}") from exc
+        held, confirmed = redis_store._delete([r.home_account_id for r in batch], wait=wait)
         for record in batch:
             last = record.pk
-            user = (
-                CachedAccount.objects.using(using)
-                .filter(home_account_id=record.home_account_id)
-                .select_related("user")
-                .first()
-            )
-            try:
-                held = store._remove(record.home_account_id)
-            except ReplicationUnconfirmed:
-                # Gone from the primary, so reads may go on; kept, and applied again, until
-                # the replicas confirm it (a failover meanwhile could bring it back).
+            if record.home_account_id not in confirmed:
+                kept += 1  # a failover could bring it back: applied again until confirmed
                 continue
+            accounts = CachedAccount.objects.using(using).filter(
+                home_account_id=record.home_account_id
+            )
+            user = accounts.select_related("user").first()
+            with transaction.atomic(using=using):
+                rows, _ = accounts.delete()
             deleted, _ = PendingRemoval.objects.using(using).filter(pk=record.pk).delete()
-            if deleted and held:
+            if deleted and (record.home_account_id in held or rows):
                 applied += 1
                 logger.info(
                     "Applied the recorded removal of account %s (%s).",
@@ -366,7 +352,7 @@ def apply_pending_removals(batch_size: int = 500) -> int:
                     reason=record.reason,
                 )
         if len(batch) < batch_size:
-            return applied
+            return applied, kept
 
 
 def _deleting(keys: list[str]) -> Callable[[Any], object]:
@@ -407,24 +393,33 @@ class _PendingRemovals:
         """Redis failed or a removal was recorded: look again before the next read."""
         self._suspect = True
 
-    def _due(self) -> bool:
+    def _due(self, now: float) -> bool:
         interval = msal_settings.REDIS_PENDING_CHECK_INTERVAL
-        return self._suspect or time.monotonic() - self._checked_at >= interval
+        return self._suspect or now - self._checked_at >= interval
 
     def before_read(self) -> None:
-        if not self._due():  # the hot path
+        now = time.monotonic()
+        if not self._due(now):  # the hot path
             return
         with self._lock:
-            if not self._due():
+            # A look that started less than the interval before this read and ended
+            # while it waited will do: looking again would queue each read behind a
+            # look of its own.
+            if not self._due(now):
                 return
             started = time.monotonic()
             self._suspect = False
             try:
-                apply_pending_removals()
+                # What reads need: the keys gone from the primary. The replicas confirm
+                # after, with no other read of this process waiting for that.
+                kept = _apply_pending(500, wait=False)[1]
             except BaseException:
                 self._suspect = True
                 raise
             self._checked_at = started
+        if kept:
+            with contextlib.suppress(StoreUnavailable):  # the read fails on its own
+                apply_pending_removals()
 
 
 pending = _PendingRemovals()

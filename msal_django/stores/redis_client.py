@@ -43,13 +43,6 @@ def locate(home_account_id: str) -> tuple[Redis, str]:
     return where(home_account_id)
 
 
-def nodes_of(server: Any, keys: list[str]) -> dict[str | None, Any]:
-    """The cluster nodes (by name) that hold ``keys``; ``{None: None}`` off a cluster."""
-    if not hasattr(server, "get_node_from_key"):
-        return {None: None}
-    return {node.name: node for node in map(server.get_node_from_key, keys)}
-
-
 def get_client() -> Any:
     """The shared client; building it may connect (a cluster reads its slot map)."""
     client = _client

@@ -82,10 +82,24 @@ def gunicorn(env: dict[str, str], port: int, workers: int):
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError("gunicorn did not start")
             time.sleep(0.2)
-        yield
+        yield process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def worker_cpu(master: int) -> float:
+    """CPU seconds (user + system) used so far by the gunicorn master's workers: unlike
+    throughput, barely moved by other processes sharing the cores."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == master:  # ppid
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def sign_in(idp, base: str, username: str) -> str:
@@ -115,8 +129,8 @@ def lua_script(cookies: list[str], directory: str) -> str:
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(url: str, script: str, connections: int, duration: int) -> tuple[float, float]:
-    """(p50 in ms, requests per second) of one wrk run."""
+def wrk(url: str, script: str, connections: int, duration: int) -> tuple[float, float, int]:
+    """(p50 in ms, requests per second, requests) of one wrk run."""
     threads = min(connections, 2)
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
     out = subprocess.run(
@@ -128,10 +142,11 @@ def wrk(url: str, script: str, connections: int, duration: int) -> tuple[float, 
     ).stdout
     p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M)
+    count = re.search(r"^\s*(\d+) requests in", out, re.M)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if p50 is None or rps is None or errors:
+    if p50 is None or rps is None or count is None or errors:
         raise RuntimeError(f"wrk: {out}")
-    return float(p50.group(1)) * UNITS[p50.group(2)], float(rps.group(1))
+    return float(p50.group(1)) * UNITS[p50.group(2)], float(rps.group(1)), int(count.group(1))
 
 
 def database_for(store: str) -> tuple[str, str | None]:
@@ -175,9 +190,10 @@ def run_store(idp, store: str, args, directory: str) -> dict[str, tuple[float, f
         )
         off_env = {**env, "LOAD_MEMORY": "0"}
         with (
-            gunicorn(env, ports["main"], args.workers),
-            gunicorn(off_env, ports["off"], args.workers),
+            gunicorn(env, ports["main"], args.workers) as main_pid,
+            gunicorn(off_env, ports["off"], args.workers) as off_pid,
         ):
+            masters = {"main": main_pid, "off": off_pid}
             base = f"http://127.0.0.1:{ports['main']}"
             cookies = [sign_in(idp, base, f"user{n}") for n in range(args.users)]
             script = lua_script(cookies, directory)
@@ -185,12 +201,14 @@ def run_store(idp, store: str, args, directory: str) -> dict[str, tuple[float, f
             for url in urls.values():  # warm: each worker's connections, MSAL apps, memory
                 wrk(url, script, args.clients, 1)
             before = idp.count("token")
-            samples: dict[str, list[tuple[float, float]]] = {label: [] for label in urls}
+            samples: dict[str, list[tuple[float, float, float]]] = {label: [] for label in urls}
             for _round in range(args.rounds):
-                for label, url in urls.items():
-                    p50, _ = wrk(url, script, 1, args.duration)
-                    _, rps = wrk(url, script, args.clients, args.duration)
-                    samples[label].append((p50, rps))
+                for label, server, _path in PAGES:
+                    p50, _, _ = wrk(urls[label], script, 1, args.duration)
+                    cpu = worker_cpu(masters[server])
+                    _, rps, count = wrk(urls[label], script, args.clients, args.duration)
+                    cpu_us = (worker_cpu(masters[server]) - cpu) / count * 1e6
+                    samples[label].append((p50, rps, cpu_us))
             provider_calls = idp.count("token") - before
     finally:
         if dropped:
@@ -202,39 +220,41 @@ def run_store(idp, store: str, args, directory: str) -> dict[str, tuple[float, f
             for key in client.scan_iter(f"{prefix}:*"):
                 client.delete(key)
     result = {
-        label: (
-            statistics.median(p for p, _ in values),
-            statistics.median(r for _, r in values),
-        )
+        label: tuple(statistics.median(column) for column in zip(*values, strict=True))
         for label, values in samples.items()
     }
     print(f"  {store}: provider token requests during the timed runs: {provider_calls}")
     return result
 
 
-def table(results: dict[str, dict[str, tuple[float, float]]], args) -> str:
+def table(results: dict[str, dict[str, tuple[float, ...]]], args) -> str:
     """One row per store and page; the pages after the bare one compared with it, and the
-    token pages with the floor (the one read a hit makes, by hand): what our code adds."""
+    token pages' worker CPU with the floor's (the one read a hit makes, by hand): what
+    our code adds. Throughput moves with whatever else runs on the machine; worker CPU
+    per request much less."""
     lines = [
         f"get_token under gunicorn ({args.workers} sync workers) and wrk, {args.users} "
-        f"signed-in users, median of {args.rounds} rounds x {args.duration:g} s per figure",
+        f"signed-in users, median of {args.rounds} rounds x {args.duration:g} s per figure; "
+        f"worker CPU per request measured during the {args.clients}-client runs",
         "",
-        "| store    | page                   | p50, 1 client | req/s, 8 clients | "
-        "p50 - bare | req/s / bare | req/s / floor |",
-        "|----------|------------------------|---------------|------------------|"
-        "------------|--------------|---------------|",
+        "| store    | page                   | p50, 1 client | req/s, 8 clients | CPU/req | "
+        "p50 - bare | req/s / bare | CPU - bare | CPU - floor |",
+        "|----------|------------------------|---------------|------------------|---------|"
+        "------------|--------------|------------|-------------|",
     ]
     for store, pages in results.items():
-        bare_p50, bare_rps = pages["signed-in page"]
-        floor_rps = pages[FLOOR][1]
-        for label, (p50, rps) in pages.items():
+        bare_p50, bare_rps, bare_cpu = pages["signed-in page"]
+        floor_cpu = pages[FLOOR][2]
+        for label, (p50, rps, cpu) in pages.items():
             compare = label not in ("static page", "signed-in page")
             delta = f"{p50 - bare_p50:+.2f} ms" if compare else ""
             ratio = f"{rps / bare_rps:.2f}x" if compare else ""
-            to_floor = f"{rps / floor_rps:.2f}x" if compare and label != FLOOR else ""
+            cpu_delta = f"{cpu - bare_cpu:+.0f} us" if compare else ""
+            over_floor = f"{cpu - floor_cpu:+.0f} us" if compare and label != FLOOR else ""
             lines.append(
                 f"| {store:<8} | {label:<22} | {p50:>10.2f} ms | {rps:>16,.0f} | "
-                f"{delta:>10} | {ratio:>12} | {to_floor:>13} |"
+                f"{cpu:>4.0f} us | {delta:>10} | {ratio:>12} | {cpu_delta:>10} | "
+                f"{over_floor:>11} |"
             )
     return "\n".join(lines)
 

@@ -2,7 +2,8 @@
 (msal_django.identity_lookup): the same instances as the ORM query, on the primary the
 router names, with the user loaded; inactive and deleted users as before; subclasses'
 overrides still the one hook; database errors as the ORM raises them; a custom user
-model (a child run with its own ``AUTH_USER_MODEL``)."""
+model (a child run with its own ``AUTH_USER_MODEL``). And ``bearer.validate`` parses the
+header of a token it admitted once only: every check still runs on every request."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from django.db import DatabaseError, connections, transaction
 from django.test import Client
 from django.utils import timezone
 
-from msal_django import jwks
+from msal_django import bearer, jwks
 from msal_django.backends import MsalBackend
 from msal_django.models import UserIdentity
 
@@ -259,3 +260,35 @@ def test_a_custom_user_model(model):
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "5 passed" in result.stdout
+
+
+# -- the token header parsed once, every check still made -------------------------------
+
+
+@pytest.mark.django_db
+def test_a_remembered_header_skips_no_check(api, settings):
+    bearer._valid_headers.clear()
+    token = api.token()
+    bearer.validate(token)
+    assert len(bearer._valid_headers) == 1
+    head, payload, signature = token.split(".")
+    forged = f"{head}.{payload}.{signature[:-4]}AAAA"
+    with pytest.raises(bearer.InvalidBearerToken):
+        bearer.validate(forged)
+    assert len(bearer._valid_headers) == 1  # only tokens that passed are remembered
+    configured = settings.MSAL_DJANGO
+    settings.MSAL_DJANGO = {**configured, "API_AUDIENCES": ["api://someone-else"]}
+    with pytest.raises(bearer.InvalidBearerToken, match="Audience"):
+        bearer.validate(token)
+    settings.MSAL_DJANGO = {**configured, "ALLOWED_TENANTS": ["another-tenant"]}
+    with pytest.raises(bearer.InvalidBearerToken, match="ALLOWED_TENANTS"):
+        bearer.validate(token)
+    settings.MSAL_DJANGO = configured
+    assert bearer.validate(token).claims["oid"] == api.identity()[1]
+
+
+def test_the_remembered_headers_are_bounded(monkeypatch):
+    monkeypatch.setattr(bearer, "VALID_HEADERS_MAX", 2)
+    monkeypatch.setattr(bearer, "_valid_headers", {b"1": {}, b"2": {}})
+    bearer._remember(b"3", {"alg": "RS256"})
+    assert bearer._valid_headers == {b"3": {"alg": "RS256"}}

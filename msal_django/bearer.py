@@ -18,6 +18,7 @@ raises ``InvalidBearerToken`` saying which check failed (never echoing the token
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,10 @@ _V1_HOSTS = {
     "login.chinacloudapi.cn": "sts.chinacloudapi.cn",
 }
 _TENANT = re.compile(r"[0-9A-Za-z._-]{1,64}")
+# The checked JOSE header of each token that passed ``validate``, by the token's SHA-256
+# (the tokens themselves are not kept); emptied when full.
+VALID_HEADERS_MAX = 1024
+_valid_headers: dict[bytes, dict[str, Any]] = {}
 
 
 class InvalidBearerToken(ValueError):
@@ -96,7 +101,12 @@ def validate(token: str) -> AccessToken:
     configuration cannot be fetched."""
     if len(token) > MAX_TOKEN_LENGTH:
         raise InvalidBearerToken("The token is too long.")
-    header = _header(token)
+    # A client sends the same token until it expires: its header, a function of the token
+    # alone, is parsed once (PyJWT parses the whole token again in decode below).
+    digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+    header = _valid_headers.get(digest)
+    if header is None:
+        header = _header(token)
     alg = header["alg"]
     try:
         key = jwks.signing_key(header.get("kid"), alg)
@@ -116,7 +126,16 @@ def validate(token: str) -> AccessToken:
     except (TypeError, ValueError, OverflowError):  # a claim PyJWT cannot compare
         raise InvalidBearerToken("The token has a claim of the wrong type.") from None
     _check_issuer(claims)
-    return _check_access_token(claims)
+    access_token = _check_access_token(claims)
+    if digest not in _valid_headers:  # only tokens that passed: no one else can fill it
+        _remember(digest, header)
+    return access_token
+
+
+def _remember(digest: bytes, header: dict[str, Any]) -> None:
+    if len(_valid_headers) >= VALID_HEADERS_MAX:
+        _valid_headers.clear()
+    _valid_headers[digest] = header
 
 
 def authorize(token: AccessToken, scopes: Iterable[str] = (), roles: Iterable[str] = ()) -> None:

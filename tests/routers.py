@@ -16,3 +16,17 @@ class LaggingReplicaRouter:
 
     def allow_relation(self, *objects: Any, **hints: Any) -> bool:
         return True
+
+
+class OtherPrimaryRouter:
+    """Every write (so every read that must see the primary) goes to "replica", which plays
+    another primary here; plain reads go to "default"."""
+
+    def db_for_read(self, model: Any, **hints: Any) -> str | None:
+        return "default"
+
+    def db_for_write(self, model: Any, **hints: Any) -> str | None:
+        return "replica"
+
+    def allow_relation(self, *objects: Any, **hints: Any) -> bool:
+        return True

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django.db import connections
 
 from .models import UserIdentity
+from .rows import fetch_one
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -67,9 +68,7 @@ def find_identity(alias: str, issuer: str, subject: str) -> UserIdentity | None:
         _ISSUER.get_db_prep_value(issuer, connection, prepared=False),
         _SUBJECT.get_db_prep_value(subject, connection, prepared=False),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(statement.sql, params)
-        row = cursor.fetchone()
+    row = fetch_one(alias, statement.sql, params)
     if row is None:
         return None
     values = list(row)

@@ -531,3 +531,37 @@ def test_unconfirmed_removals_take_one_wait_and_hold_up_no_other_read(
     started = time.monotonic()
     assert apply_pending_removals() == 0
     assert time.monotonic() - started < 0.45
+
+
+@requires_redis_server
+@pytest.mark.django_db(transaction=True)
+def test_confirming_a_removal_already_made_elsewhere_still_reaches_the_replicas(
+    own_redis, settings, sign_in, tmp_path
+):
+    """Since Redis 7.2, ``WAIT`` measures its connection's last write that reached the
+    replication stream, and a ``DEL`` of a key already gone reaches none: confirming a
+    removal that a look (or another host) made must still write to the stream, or the
+    ``WAIT`` answers for an older offset (redis-server here may be older than 7.2, so
+    this checks the write itself)."""
+    sign_in(Client(), "alice")
+    home_account_id = CachedAccount.objects.get().home_account_id
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "REDIS_WAIT_REPLICAS": 1}
+    server, key = redis_store._locate(home_account_id)
+    with RedisServer(tmp_path / "replica", f"replicaof 127.0.0.1 {own_redis.port}") as replica:
+        deadline = time.monotonic() + 10
+        while server.info("replication")["connected_slaves"] < 1 or server.wait(1, 100) < 1:
+            assert time.monotonic() < deadline, "the replica never attached"
+            time.sleep(0.05)
+        assert server.delete(key) == 1  # removed on another connection already
+        assert server.wait(1, 1000) == 1
+
+        def deletions_replicated() -> int:
+            stats = replica.client().info("commandstats")
+            return int(stats.get("cmdstat_del", {}).get("calls", 0))
+
+        before = deletions_replicated()
+        held, confirmed = redis_store._delete([home_account_id])
+        assert held == set()  # there was no key any more
+        assert confirmed == {home_account_id}
+        assert deletions_replicated() > before  # the confirmation went through the stream
+        assert server.get(key) is None

@@ -80,6 +80,16 @@ return 1
 _RECHECK_MARGIN = 0.05  # seconds, for the rate difference of clocks on different hosts
 
 
+# Delete, and write to the replication stream even when the key is already gone (see
+# ``_deleting``); returns whether there was a key. KEYS[1]: the key.
+_DEL_SCRIPT = b"""
+local held = redis.call('EXISTS', KEYS[1])
+redis.call('SET', KEYS[1], '')
+redis.call('DEL', KEYS[1])
+return held
+"""
+
+
 class ReplicationUnconfirmed(StoreUnavailable):
     """The primary applied a removal, but fewer than ``REDIS_WAIT_REPLICAS`` confirmed it."""
 
@@ -356,7 +366,13 @@ def _apply_pending(batch_size: int, *, wait: bool) -> tuple[int, int]:
 
 
 def _deleting(keys: list[str]) -> Callable[[Any], object]:
-    return lambda pipe: [pipe.delete(key) for key in keys]
+    if not msal_settings.REDIS_WAIT_REPLICAS:
+        return lambda pipe: [pipe.delete(key) for key in keys]
+    # WAIT counts up to its connection's last write that reached the replication stream,
+    # and since Redis 7.2 a DEL of a missing key reaches none: a removal made earlier on
+    # another connection (a look, another host) would be "confirmed" against an older
+    # offset. The script always propagates, so the WAIT covers everything before it.
+    return lambda pipe: [pipe.execute_command("EVAL", _DEL_SCRIPT, 1, key) for key in keys]
 
 
 def _unconfirmed(home_account_ids: list[str]) -> ReplicationUnconfirmed:
@@ -418,7 +434,8 @@ class _PendingRemovals:
                 raise
             self._checked_at = started
         if kept:
-            with contextlib.suppress(StoreUnavailable):  # the read fails on its own
+            # Best effort: the keys are gone from the primary; the read goes on.
+            with contextlib.suppress(StoreUnavailable, DatabaseError):
                 apply_pending_removals()
 
 

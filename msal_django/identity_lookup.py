@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connections
+from django.db.models import Field
 
 from .models import UserIdentity
 from .rows import fetch_one
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models import Field, Model
+    from django.db.models import Model
 
 Converter = Callable[[Any, Any, Any], Any]
 
@@ -140,5 +141,8 @@ def _fields(model: type[Model]) -> Sequence[Any] | None:
     meta = model._meta
     fields = list(meta.concrete_fields)
     if any(f.model._meta.concrete_model is not meta.concrete_model for f in fields):
+        return None
+    # A field that selects through SQL of its own (GeoDjango's geometries) is the ORM's.
+    if any(type(f).select_format is not Field.select_format for f in fields):
         return None
     return fields

@@ -8,16 +8,20 @@ error wrapping, skipping only ``CursorWrapper``: several microseconds per call, 
 tenth of a hit. Whenever Django's wrapper would do more than pass the call through, it
 is used instead: query logging (``DEBUG``, ``assertNumQueries``,
 ``CaptureQueriesContext``, the debug toolbar), ``connection.execute_wrapper`` hooks
-(APM and query-counting tools), a connection not yet open or due a health check, and a
+(APM and query-counting tools), a tool that patched Django's cursor classes instead
+(Sentry, ddtrace), a connection not yet open or due a health check, and a
 broken transaction (Django raises its own error).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 from django.utils.asyncio import async_unsafe
 
 
@@ -27,7 +31,8 @@ def fetch_one(alias: str, sql: str, params: Sequence[Any]) -> Any:
     ``DatabaseError`` subclasses, like a cursor does."""
     connection: Any = connections[alias]  # the stubs lack the health-check attributes
     if (
-        connection.connection is None
+        _instrumented(connection)
+        or connection.connection is None
         or connection.queries_logged
         or connection.execute_wrappers
         or connection.needs_rollback
@@ -44,4 +49,18 @@ def fetch_one(alias: str, sql: str, params: Sequence[Any]) -> Any:
             cursor.execute(sql, params)
             return cursor.fetchone()
         finally:
-            cursor.close()
+            with contextlib.suppress(connection.Database.Error):  # as CursorWrapper does
+                cursor.close()
+
+
+def _instrumented(connection: Any) -> bool:
+    """Whether a tool patched Django's cursor path rather than using ``execute_wrapper``
+    (Sentry patches ``CursorWrapper.execute``, ddtrace the connection's ``cursor``)."""
+    execute = CursorWrapper.execute
+    return (
+        execute.__module__ != "django.db.backends.utils"
+        or execute.__qualname__ != "CursorWrapper.execute"
+        or "cursor" in vars(connection)
+        or "make_cursor" in vars(connection)
+        or type(connection).make_cursor is not BaseDatabaseWrapper.make_cursor
+    )

@@ -33,8 +33,8 @@ def alice(sign_in) -> Any:
 
 def test_a_hit_runs_on_the_backends_own_cursor(alice, monkeypatch):
     wrapped: list[object] = []
-    make_cursor = connection.make_cursor
-    monkeypatch.setattr(connection, "make_cursor", lambda c: wrapped.append(c) or make_cursor(c))
+    prepare = connection._prepare_cursor  # what Django's cursor() wraps the cursor with
+    monkeypatch.setattr(connection, "_prepare_cursor", lambda c: wrapped.append(c) or prepare(c))
     token = msal_django.get_token_for_user(alice, SCOPES)
     assert token
     assert wrapped == []  # the newest-account read and the version read, both unwrapped
@@ -59,6 +59,23 @@ def test_execute_wrappers_see_the_hot_reads(alice):
     with connection.execute_wrapper(watch):
         token = msal_django.get_token_for_user(alice, SCOPES)
     assert token
+    assert len(seen) == 2
+    assert any('SELECT "version" FROM' in sql for sql in seen)
+
+
+def test_a_tool_patching_djangos_cursor_sees_the_hot_reads(alice, monkeypatch):
+    """Sentry's Django integration patches ``CursorWrapper.execute`` itself."""
+    from django.db.backends.utils import CursorWrapper
+
+    seen: list[str] = []
+    execute = CursorWrapper.execute
+
+    def patched(self, sql, params=None):
+        seen.append(sql)
+        return execute(self, sql, params)
+
+    monkeypatch.setattr(CursorWrapper, "execute", patched)
+    assert msal_django.get_token_for_user(alice, SCOPES)
     assert len(seen) == 2
     assert any('SELECT "version" FROM' in sql for sql in seen)
 

@@ -80,6 +80,24 @@ def test_the_lookup_returns_what_the_orm_query_returns(django_assert_num_queries
 
 
 @pytest.mark.django_db
+def test_a_field_selected_through_sql_of_its_own_is_read_by_the_orm(monkeypatch):
+    """GeoDjango's geometries (and some third-party fields) wrap their column in SQL
+    (``select_format``): the raw read cannot, so such a user model is the ORM's."""
+    from django.db.models import BooleanField
+
+    from msal_django import identity_lookup
+
+    MsalBackend().authenticate(None, msal_claims=claims())
+    monkeypatch.setattr(BooleanField, "select_format", lambda self, c, sql, params: (sql, params))
+    monkeypatch.setattr(identity_lookup, "_statements", type(identity_lookup._statements)())
+    connections["default"].ensure_connection()
+    found = MsalBackend().find_identity(TID, "aaaa")
+    assert identity_lookup._statements[connections["default"]] is None  # the ORM read it
+    assert found is not None
+    assert_same(found, orm_identity("default", TID, "aaaa"))
+
+
+@pytest.mark.django_db
 def test_only_the_exact_issuer_and_subject_match():
     MsalBackend().authenticate(None, msal_claims=claims("aaaa"))
     backend = MsalBackend()

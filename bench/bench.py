@@ -245,10 +245,12 @@ def run(idp, args) -> int:
         f"\nget_token cache hit, median of {args.rounds} rounds x {args.calls} calls,"
         " microseconds per call\n"
     )
-    print(f"| {'store':<28} | {'accounts':>9} | {'floor':>7} | {'get_token':>9} | {'ratio':>5} |")
-    print(f"|{'-' * 30}|{'-' * 11}|{'-' * 9}|{'-' * 11}|{'-' * 7}|")
+    width = max(len("store"), *(len(row[0]) for row in table_rows))
+    header = f"| {'store':<{width}} | {'accounts':>9} | {'floor':>7} | {'get_token':>9} |"
+    print(f"{header} {'ratio':>5} |")
+    print(f"|{'-' * (width + 2)}|{'-' * 11}|{'-' * 9}|{'-' * 11}|{'-' * 7}|")
     for name, label, f, o, r in table_rows:
-        print(f"| {name:<28} | {label:>9} | {f:7.1f} | {o:9.1f} | {r:5.2f} |")
+        print(f"| {name:<{width}} | {label:>9} | {f:7.1f} | {o:9.1f} | {r:5.2f} |")
     print()
     for note in notes:
         print(note)

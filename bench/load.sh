@@ -10,6 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/venv.sh gunicorn
 if ! command -v wrk >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then apt-get install -y wrk; else sudo apt-get install -y wrk; fi
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  # A new machine may have no package lists yet.
+  $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq wrk >/dev/null 2>&1 \
+    || { $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq \
+      && $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq wrk >/dev/null; }
 fi
 "$venv/bin/python" bench/load.py "$@"

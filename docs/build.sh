@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # The diagrams are drawn with Graphviz's dot.
 if ! command -v dot >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq graphviz >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 update -qq \
+      && apt-get -o DPkg::Lock::Timeout=600 install -y -qq graphviz >/dev/null
   else
     echo "docs/build.sh: Graphviz's dot is missing: install graphviz (apt-get install graphviz)." >&2
     exit 1

@@ -63,7 +63,9 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v msgfmt >/dev/null || missing+=(gettext)
 if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  # Wait for the package lock rather than fail when another apt-get holds it.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
 fi
 if [ ! -x /usr/bin/chromium ] && [ -n "${REQUIRE_BROWSER:-}" ]; then
   echo "/usr/bin/chromium is missing and REQUIRE_BROWSER is set" >&2

@@ -77,6 +77,7 @@ def remove_on_behalf_of_tokens(caller_account_ids: Iterable[str], *, reason: str
     removed = 0
     for account_id in dict.fromkeys(caller_account_ids):
         partition_id = obo_partition_id(account_id)
+        token_memory.forget(partition_id)  # other processes: the version read refuses
         removed += store.remove_or_defer(partition_id, reason)
     if removed:
         logger.info("Removed %d on-behalf-of token cache(s) (%s).", removed, reason)

@@ -166,9 +166,10 @@ class Settings:
     ACCESS_TOKENS_IN_MEMORY = Setting(
         1000,
         int,
-        "Accounts whose access tokens each process keeps in memory between requests (an "
-        "LRU), so a cache hit reads only the partition's version from the store; 0 keeps "
-        "none (each hit loads and decrypts the partition).",
+        "Accounts (and callers of ``get_token_on_behalf_of``) whose access tokens each "
+        "process keeps in memory between requests (an LRU), so a cache hit reads only the "
+        "partition's version from the store; 0 keeps none (each hit loads and decrypts the "
+        "partition).",
     )
     HTTP_CLIENT: Setting[str | None] = Setting(None, _optional)
     TIMEOUT = Setting(

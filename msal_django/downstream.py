@@ -16,7 +16,9 @@ their own:
   account) removes it.
 - ``app:<CLIENT_ID>:<tenant>``: one per tenant and client for app-only tokens.
 
-A cache hit is one store read and MSAL's own lookup: no call to the provider, no write.
+A cache hit is served like ``get_token``'s (``msal_django.token_memory``): a token this
+process remembers after one read of the partition's version, else one store read and
+MSAL's own lookup; no call to the provider, no write. App-only tokens take the full path.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.views.decorators.debug import sensitive_variables
 
-from . import client
+from . import client, token_memory
 from .accounts import obo_partition_id
 from .api import BEARER_TOKEN_ATTRIBUTE
 from .bearer import AccessToken
@@ -36,7 +38,7 @@ from .exceptions import ProviderError
 from .redact import Secret, describe
 from .stores import get_store
 from .stores.base import AccountInfo, Partition
-from .tokens import _masked, _raise_for, api_scopes
+from .tokens import _masked, _raise_for, _remember, _remembered, api_scopes
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -76,8 +78,15 @@ def get_token_on_behalf_of(request: HttpRequest, scopes: Iterable[str]) -> str:
     if not token.delegated:
         raise ValueError("An app-only caller has no user to act for: use get_app_token.")
     account_id = f"{claims.get('oid') or claims.get('sub')}.{token.tenant_id}"
+    partition_id = obo_partition_id(account_id)
     store = get_store()
-    partition = store.load(obo_partition_id(account_id))
+    memory = token_memory.memory()
+    if memory is not None:
+        # After one read of the version: a logout of the caller removes the partition.
+        remembered = _remembered(memory, store, partition_id, frozenset(scopes), None)
+        if remembered is not None:
+            return remembered
+    partition = store.load(partition_id)
     if partition.state is not None:
         result, new_state = _run(
             partition.state,
@@ -86,8 +95,12 @@ def get_token_on_behalf_of(request: HttpRequest, scopes: Iterable[str]) -> str:
             ),
         )
         if result and "access_token" in result:
+            version = partition.version
             if new_state is not None:
-                store.save(partition, new_state)  # lost to a newer write: ours is valid too
+                # Lost to a newer write (None): ours is valid too, but not that version's.
+                version = store.save(partition, new_state)
+            if memory is not None and version is not None:
+                _remember(memory, partition_id, version, scopes, result)
             return str(result["access_token"])
     result, new_state = _run(
         partition.state, lambda app: app.acquire_token_on_behalf_of(str(assertion), scopes)

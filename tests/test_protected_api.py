@@ -5,6 +5,7 @@ cached in both stores, and a logout removing the caller's on-behalf-of tokens.""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import time
@@ -15,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 import msal_django
-from msal_django import jwks
+from msal_django import jwks, token_memory
 from msal_django.accounts import obo_partition_id
 from msal_django.downstream import app_partition_id
 from msal_django.models import UserIdentity
@@ -367,6 +368,94 @@ def test_removing_the_account_removes_its_on_behalf_of_tokens(idp, store_backend
     alice = idp.users["alice"]
     remove_account(f"{alice.oid}.{alice.tid}", reason="backchannel_logout")
     assert not get_store().load(obo_partition_id(f"{alice.oid}.{alice.tid}")).exists
+
+
+@pytest.fixture
+def counted_loads(monkeypatch):
+    """How many times the store loaded (read and decrypted) a partition: a spy on the
+    real store, which still does the work."""
+    store_class = type(get_store())
+    real_load = store_class.load
+    loads = []
+
+    def load(self, home_account_id, *args, **kwargs):
+        loads.append(home_account_id)
+        return real_load(self, home_account_id, *args, **kwargs)
+
+    monkeypatch.setattr(store_class, "load", load)
+    return loads
+
+
+def _remembered_on_behalf_of(idp):
+    """Alice's on-behalf-of token fetched, then served once from her partition (so this
+    process remembers it): (partition id, the remembered entries)."""
+    idp.consent("alice", CLIENT_ID, ["User.Read"])
+    for _ in range(2):
+        assert _graph_me(idp, user_token(idp)).status_code == 200
+    alice = idp.users["alice"]
+    partition = obo_partition_id(f"{alice.oid}.{alice.tid}")
+    memory = token_memory.memory()
+    assert memory is not None
+    assert memory.lookup(partition, frozenset({"User.Read"})) is not None
+    return partition, list(memory._accounts[partition])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_remembered_on_behalf_of_token_is_served_without_loading_the_partition(
+    idp, store_backend, counted_loads
+):
+    partition, _entries = _remembered_on_behalf_of(idp)
+    # The first call found no partition and exchanged; the second loaded what it stored.
+    assert counted_loads == [partition, partition]
+    for _ in range(3):
+        assert _graph_me(idp, user_token(idp)).status_code == 200
+    assert counted_loads == [partition, partition]  # then only its version was read
+    assert idp.count("token", grant_type=OBO_GRANT) == 1
+
+
+def _log_alice_out(idp):
+    from msal_django.accounts import remove_accounts_of
+
+    user = get_user_model().objects.get(username="alice@example.com")
+    remove_accounts_of(user, None, reason="backchannel_logout")
+
+
+def _rewrite_elsewhere(idp):
+    # Another process refreshed inside the partition: same tokens, a new version.
+    alice = idp.users["alice"]
+    partition = get_store().load(obo_partition_id(f"{alice.oid}.{alice.tid}"))
+    assert get_store().save(partition, str(partition.state)) is not None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", [_log_alice_out, _rewrite_elsewhere])
+def test_a_remembered_on_behalf_of_token_follows_the_partition_on_any_host(
+    idp, store_backend, counted_loads, change
+):
+    partition, entries = _remembered_on_behalf_of(idp)
+    change(idp)
+    # What another worker's memory still holds (a removal here also drops it here).
+    memory = token_memory.memory()
+    for entry in entries:
+        memory.remember(partition, dataclasses.replace(entry, expires_on=time.time() + 3600))
+    loads = len(counted_loads)
+    assert _graph_me(idp, user_token(idp)).status_code == 200
+    assert counted_loads[loads:] == [partition]  # the version no longer matched: read afresh
+    exchanges = 2 if change is _log_alice_out else 1  # removed: asked the provider again
+    assert idp.count("token", grant_type=OBO_GRANT) == exchanges
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_behalf_of_tokens_are_not_remembered_when_the_setting_is_off(
+    idp, settings, counted_loads
+):
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "ACCESS_TOKENS_IN_MEMORY": 0}
+    idp.consent("alice", CLIENT_ID, ["User.Read"])
+    for _ in range(3):
+        assert _graph_me(idp, user_token(idp)).status_code == 200
+    assert token_memory.memory() is None
+    assert len(counted_loads) == 3  # each call loaded the partition
+    assert idp.count("token", grant_type=OBO_GRANT) == 1
 
 
 @pytest.mark.django_db(transaction=True)

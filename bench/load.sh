@@ -12,9 +12,11 @@ source bench/venv.sh gunicorn
 if ! command -v wrk >/dev/null; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo
-  # A new machine may have no package lists yet.
-  $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq wrk >/dev/null 2>&1 \
-    || { $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq \
-      && $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq wrk >/dev/null; }
+  # A new machine may have no package lists yet; another apt-get may hold the locks
+  # (install waits for them, update is retried).
+  if ! $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq wrk >/dev/null 2>&1; then
+    for attempt in 1 2 3 4 5 6; do $sudo apt-get update -qq && break; sleep 10; done
+    $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq wrk >/dev/null
+  fi
 fi
 "$venv/bin/python" bench/load.py "$@"

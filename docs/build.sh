@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 # The diagrams are drawn with Graphviz's dot.
 if ! command -v dot >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get -o DPkg::Lock::Timeout=600 update -qq \
-      && apt-get -o DPkg::Lock::Timeout=600 install -y -qq graphviz >/dev/null
+    # Another apt-get may hold the package locks: install waits for them, update is retried.
+    for attempt in 1 2 3 4 5 6; do apt-get update -qq && break; sleep 10; done
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq graphviz >/dev/null
   else
     echo "docs/build.sh: Graphviz's dot is missing: install graphviz (apt-get install graphviz)." >&2
     exit 1

@@ -37,8 +37,8 @@ from .conf import msal_settings
 from .exceptions import ProviderError
 from .redact import Secret, describe
 from .stores import get_store
-from .stores.base import AccountInfo, Partition
-from .tokens import _masked, _raise_for, _remember, _remembered, api_scopes
+from .stores.base import AccountInfo, Partition, TokenStore
+from .tokens import _masked, _raise_for, _remember, api_scopes, served
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -78,14 +78,34 @@ def get_token_on_behalf_of(request: HttpRequest, scopes: Iterable[str]) -> str:
     if not token.delegated:
         raise ValueError("An app-only caller has no user to act for: use get_app_token.")
     account_id = f"{claims.get('oid') or claims.get('sub')}.{token.tenant_id}"
+    username = str(claims.get("preferred_username") or claims.get("upn") or "")
+    info = AccountInfo(username=username, tenant_id=token.tenant_id)
     partition_id = obo_partition_id(account_id)
     store = get_store()
-    memory = token_memory.memory()
-    if memory is not None:
-        # After one read of the version: a logout of the caller removes the partition.
-        remembered = _remembered(memory, store, partition_id, frozenset(scopes), None)
-        if remembered is not None:
-            return remembered
+    # As get_token: a remembered token after one read of the version (a logout of the
+    # caller removes the partition), else one full path per caller at a time.
+    return served(
+        store,
+        partition_id,
+        scopes,
+        None,
+        lambda memory: _on_behalf_of(
+            store, memory, partition_id, account_id, scopes, assertion, info
+        ),
+    )
+
+
+@sensitive_variables()
+def _on_behalf_of(
+    store: TokenStore,
+    memory: token_memory.TokenMemory | None,
+    partition_id: str,
+    account_id: str,
+    scopes: list[str],
+    assertion: object,
+    info: AccountInfo,
+) -> str:
+    """The caller's partition read, then MSAL: a cached token, a refresh, or the exchange."""
     partition = store.load(partition_id)
     if partition.state is not None:
         result, new_state = _run(
@@ -108,8 +128,7 @@ def get_token_on_behalf_of(request: HttpRequest, scopes: Iterable[str]) -> str:
     if not result or "access_token" not in result:
         _raise_for(result, scopes)
     if new_state is not None:
-        username = str(claims.get("preferred_username") or claims.get("upn") or "")
-        _write(partition, new_state, AccountInfo(username=username, tenant_id=token.tenant_id))
+        _write(partition, new_state, info)
     return str(result["access_token"])
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -150,20 +150,38 @@ def acquire(
     scopes = api_scopes(scopes)
     store = get_store()
     user_id = user.pk if user is not None else None
+    return served(
+        store,
+        home_account_id,
+        scopes,
+        user_id,
+        lambda memory: _acquire(store, home_account_id, scopes, user, memory),
+    )
+
+
+def served(
+    store: TokenStore,
+    partition_id: str,
+    scopes: list[str],
+    user_id: Any,
+    full_path: Callable[[token_memory.TokenMemory | None], str],
+) -> str:
+    """A token this process remembers for the partition, after one read of its version;
+    otherwise ``full_path(memory)``, one request of the partition at a time in this
+    process (a waiting request re-checks the memory first)."""
     memory = token_memory.memory()
-    if memory is None:
-        with token_memory.one_at_a_time(home_account_id):
-            return _acquire(store, home_account_id, scopes, user, None)
     wanted = frozenset(scopes)
-    token = _remembered(memory, store, home_account_id, wanted, user_id)
-    if token is not None:
-        return token
-    with token_memory.one_at_a_time(home_account_id):
-        # The request this one waited for may have just stored what it needs.
-        token = _remembered(memory, store, home_account_id, wanted, user_id)
+    if memory is not None:
+        token = _remembered(memory, store, partition_id, wanted, user_id)
         if token is not None:
             return token
-        return _acquire(store, home_account_id, scopes, user, memory)
+    with token_memory.one_at_a_time(partition_id):
+        if memory is not None:
+            # The request this one waited for may have just stored what it needs.
+            token = _remembered(memory, store, partition_id, wanted, user_id)
+            if token is not None:
+                return token
+        return full_path(memory)
 
 
 def _remembered(

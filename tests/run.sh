@@ -63,9 +63,10 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v msgfmt >/dev/null || missing+=(gettext)
 if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  # Wait for the package lock rather than fail when another apt-get holds it.
-  apt-get -o DPkg::Lock::Timeout=600 update -qq \
-    && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
+  # Another apt-get may hold the package locks: install waits for them, update is retried.
+  for attempt in 1 2 3 4 5 6; do apt-get update -qq && break; sleep 10; done
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+    "${missing[@]}" >/dev/null
 fi
 if [ ! -x /usr/bin/chromium ] && [ -n "${REQUIRE_BROWSER:-}" ]; then
   echo "/usr/bin/chromium is missing and REQUIRE_BROWSER is set" >&2

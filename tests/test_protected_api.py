@@ -17,12 +17,13 @@ from django.test import Client
 
 import msal_django
 from msal_django import jwks, token_memory
-from msal_django.accounts import obo_partition_id
+from msal_django.accounts import obo_partition_id, remove_on_behalf_of_tokens
 from msal_django.downstream import app_partition_id
 from msal_django.models import UserIdentity
 from msal_django.stores import get_store
 
 from .conftest import CLIENT_ID
+from .races import run_in_threads
 
 # The HMAC forgery signs with a short secret on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore:The HMAC key is")
@@ -331,8 +332,9 @@ def test_on_behalf_of_calls_graph_as_the_caller_and_a_second_call_hits_the_cache
 def test_on_behalf_of_partitions_are_per_caller(idp, store_backend):
     for name in ("alice", "bob"):
         idp.consent(name, CLIENT_ID, ["User.Read"])
-        response = _graph_me(idp, user_token(idp, name))
-        assert response.json()["graph"]["userPrincipalName"] == f"{name}@example.com"
+        for _ in range(3):  # exchanged, loaded, then remembered: never another's
+            response = _graph_me(idp, user_token(idp, name))
+            assert response.json()["graph"]["userPrincipalName"] == f"{name}@example.com"
     assert idp.count("token", grant_type=OBO_GRANT) == 2
 
 
@@ -443,6 +445,25 @@ def test_a_remembered_on_behalf_of_token_follows_the_partition_on_any_host(
     assert counted_loads[loads:] == [partition]  # the version no longer matched: read afresh
     exchanges = 2 if change is _log_alice_out else 1  # removed: asked the provider again
     assert idp.count("token", grant_type=OBO_GRANT) == exchanges
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("memory_size", [1000, 0])
+def test_concurrent_requests_of_one_caller_make_one_exchange(
+    idp, settings, store_backend, memory_size
+):
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "ACCESS_TOKENS_IN_MEMORY": memory_size}
+    idp.consent("alice", CLIENT_ID, ["User.Read"])
+    assert _graph_me(idp, user_token(idp)).status_code == 200  # creates the user
+    alice = idp.users["alice"]
+    remove_on_behalf_of_tokens([f"{alice.oid}.{alice.tid}"], reason="test")
+    tokens = [user_token(idp) for _ in range(6)]
+
+    def call_the_api() -> None:
+        assert _graph_me(idp, tokens.pop()).status_code == 200
+
+    run_in_threads(call_the_api, 6)
+    assert idp.count("token", grant_type=OBO_GRANT) == 2  # one before, one for all six
 
 
 @pytest.mark.django_db(transaction=True)

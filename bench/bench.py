@@ -367,8 +367,6 @@ def bench_redis(idp, args, home_account_id, state, user, request):
     from django_redis import get_redis_connection
 
     from msal_django.models import CachedAccount
-    from msal_django.stores import AccountInfo, get_store
-    from msal_django.stores.redis import redis_store
 
     try:
         conn = get_redis_connection("tokens")
@@ -377,15 +375,10 @@ def bench_redis(idp, args, home_account_id, state, user, request):
         return [], [f"redis: skipped, {args.redis_url} unreachable ({type(exc).__name__})"]
     try:
         with msal_django_settings(TOKEN_CACHE="redis"):
-            store = get_store()
-            store.replace(home_account_id, state, user, AccountInfo(username="alice"))
-            server, key = redis_store._locate(home_account_id)
             return redis_rows(
                 "redis",
                 (idp, args, home_account_id, state, user, request),
-                server,
-                key,
-                fill=lambda: mass_insert(conn, args.redis_accounts - 1),
+                fill=lambda _server: mass_insert(conn, args.redis_accounts - 1),
                 count=lambda: sum(
                     1 for _ in conn.scan_iter(match=f"{REDIS_PREFIX}:*", count=10_000)
                 ),
@@ -401,8 +394,6 @@ def bench_cluster(idp, args, home_account_id, state, user, request):
     import shutil
 
     from msal_django.models import CachedAccount
-    from msal_django.stores import AccountInfo, get_store
-    from msal_django.stores.redis import redis_store
 
     if not (shutil.which("redis-server") and shutil.which("redis-cli")):
         return [], ["redis cluster: skipped, needs redis-server and redis-cli"]
@@ -419,15 +410,10 @@ def bench_cluster(idp, args, home_account_id, state, user, request):
     )
     try:
         with on_cluster:
-            store = get_store()
-            store.replace(home_account_id, state, user, AccountInfo(username="alice"))
-            client, key = redis_store._locate(home_account_id)
             return redis_rows(
                 "redis cluster",
                 (idp, args, home_account_id, state, user, request),
-                client,
-                key,
-                fill=lambda: cluster_insert(client, args.cluster_accounts - 1),
+                fill=lambda client: cluster_insert(client, args.cluster_accounts - 1),
                 count=lambda: sum(n.client().dbsize() for n in cluster.nodes if is_primary(n)),
                 how=", one pipeline batch per node",
             )
@@ -436,14 +422,19 @@ def bench_cluster(idp, args, home_account_id, state, user, request):
         cluster.stop()
 
 
-def redis_rows(name, signed_in, server, key, fill, count, how):
-    """One Redis deployment's rows: a hit beside the full floor (GET, decrypt, MSAL) and
-    beside the narrow one (the GETRANGE of the version a hit makes), with one account,
-    then beside the full floor again once ``fill()`` has added the others."""
+def redis_rows(name, signed_in, fill, count, how):
+    """One Redis deployment's rows (the store configured for it): a hit beside the full
+    floor (GET, decrypt, MSAL) and beside the narrow one (the GETRANGE of the version a
+    hit makes), with one account, then beside the full floor again once
+    ``fill(server)`` has added the others."""
     import msal_django
+    from msal_django.stores import AccountInfo, get_store
     from msal_django.stores.redis import _HEAD
+    from msal_django.stores.redis_client import locate
 
     idp, args, home_account_id, state, user, request = signed_in
+    get_store().replace(home_account_id, state, user, AccountInfo(username="alice"))
+    server, key = locate(home_account_id)
     keys, floor_cache, floor_app, account = floor_parts(idp, state)
     head = _HEAD + len(str(user.pk)) + 1
 
@@ -464,7 +455,7 @@ def redis_rows(name, signed_in, server, key, fill, count, how):
     one = measure(floor, ours, args.rounds, args.calls)
     narrow = measure(one_read, ours, args.rounds, args.calls)
     started = time.perf_counter()
-    fill()
+    fill(server)
     inserted = time.perf_counter() - started
     total = count()
     many = measure(floor, ours, args.rounds, args.calls)

@@ -87,7 +87,8 @@ def fill(count: int, blob: bytes) -> list[str]:
     """``count`` accounts in the configured store, written in bulk (not what is timed)."""
     from msal_django.models import CachedAccount
     from msal_django.stores import get_store
-    from msal_django.stores.redis import FORMAT, redis_store
+    from msal_django.stores.redis import FORMAT
+    from msal_django.stores.redis_client import locate
 
     redis = get_store().name == "redis"
     homes = []
@@ -105,9 +106,9 @@ def fill(count: int, blob: bytes) -> list[str]:
         ]
         CachedAccount.objects.bulk_create(batch)
         if redis:
-            pipe = redis_store._locate(batch[0].home_account_id)[0].pipeline(transaction=False)
+            pipe = locate(batch[0].home_account_id)[0].pipeline(transaction=False)
             for account in batch:
-                key = redis_store._locate(account.home_account_id)[1]
+                key = locate(account.home_account_id)[1]
                 pipe.set(key, FORMAT + account.version.encode() + b"::" + blob, ex=86400)
             pipe.execute()
         homes += [a.home_account_id for a in batch]

@@ -22,6 +22,7 @@ from msal_django import tokens
 from msal_django.models import CachedAccount, PendingRemoval
 from msal_django.stores import AccountInfo
 from msal_django.stores.redis import apply_pending_removals, redis_store
+from msal_django.stores.redis_client import locate
 
 from .conftest import delete_keys, redis_client_settings
 from .redis_servers import requires_redis_cluster
@@ -57,7 +58,7 @@ def configure(settings, **values):
 
 
 def key_of(home_account_id: str) -> str:
-    return redis_store._locate(home_account_id)[1]
+    return locate(home_account_id)[1]
 
 
 def test_the_client_is_built_once_per_settings_change(on_cluster, settings):

@@ -14,6 +14,7 @@ from msal_django import tokens
 from msal_django.models import CachedAccount, PendingRemoval
 from msal_django.stores import AccountInfo
 from msal_django.stores.redis import redis_store
+from msal_django.stores.redis_client import locate
 
 from .races import running_in_threads
 from .redis_servers import cache, confirms_writes, requires_redis_server, sentinel_cache
@@ -135,7 +136,7 @@ def test_failover_with_wait_replicas(settings, request, idp, sign_in):
     accounts = {
         a.user.username.split("@")[0]: a for a in CachedAccount.objects.select_related("user")
     }
-    keys = {name: redis_store._locate(a.home_account_id)[1] for name, a in accounts.items()}
+    keys = {name: locate(a.home_account_id)[1] for name, a in accounts.items()}
     assert all(primary.client().exists(k) and replica.client().exists(k) for k in keys.values())
 
     def call(name: str) -> str:

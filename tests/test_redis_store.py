@@ -31,6 +31,7 @@ from msal_django.crypto import Keyring
 from msal_django.models import CachedAccount, PendingRemoval
 from msal_django.stores.redis import _HEAD as REDIS_HEAD
 from msal_django.stores.redis import FORMAT, apply_pending_removals, redis_store
+from msal_django.stores.redis_client import locate
 
 from .conftest import delete_keys, flush_redis_prefix, redis_client_settings
 from .races import run_in_threads
@@ -83,17 +84,17 @@ def redis_tokens(request, settings, idp):
     settings.MSAL_DJANGO = {**config, **redis_client_settings(prefix, options, path)}
     dead = {**options, "port": free_port()}
     yield RedisTokens(prefix, {"REDIS_CLIENT_OPTIONS": dead})
-    delete_keys(redis_store._locate("x")[0], f"{prefix}:*")
+    delete_keys(locate("x")[0], f"{prefix}:*")
 
 
 def raw(home_account_id: str) -> tuple[Any, int]:
-    server, key = redis_store._locate(home_account_id)
+    server, key = locate(home_account_id)
     return server.get(key), server.ttl(key)
 
 
 def test_one_key_per_account_namespaced_with_a_ttl(redis_tokens, alice_client):
     home_account_id = CachedAccount.objects.get().home_account_id
-    server, key = redis_store._locate(home_account_id)
+    server, key = locate(home_account_id)
     assert key == f"{redis_tokens.key_prefix}:msal-django-tests:{home_account_id}"
     assert server.exists(key)
     value, ttl = raw(home_account_id)
@@ -110,7 +111,7 @@ def test_a_refresh_sets_the_ttl_in_its_compare_and_set(redis_tokens, idp, sign_i
     client = Client()
     sign_in(client, "alice")
     home_account_id = CachedAccount.objects.get().home_account_id
-    server, key = redis_store._locate(home_account_id)
+    server, key = locate(home_account_id)
     server.expire(key, 50)
     before = raw(home_account_id)[0]
     assert client.get("/token/").status_code == 200
@@ -121,7 +122,7 @@ def test_a_refresh_sets_the_ttl_in_its_compare_and_set(redis_tokens, idp, sign_i
 
 def test_a_hit_does_not_extend_the_ttl(redis_tokens, alice_client):
     home_account_id = CachedAccount.objects.get().home_account_id
-    server, key = redis_store._locate(home_account_id)
+    server, key = locate(home_account_id)
     server.expire(key, 1000)
     for _ in range(3):
         assert alice_client.get("/token/").status_code == 200
@@ -149,7 +150,7 @@ def test_a_bad_value_reads_as_empty_with_a_warning_without_content(
     redis_tokens, alice_client, caplog, value
 ):
     home_account_id = CachedAccount.objects.get().home_account_id
-    server, key = redis_store._locate(home_account_id)
+    server, key = locate(home_account_id)
     bad = value(home_account_id)
     server.set(key, bad)
     with caplog.at_level(logging.WARNING, logger="msal_django"):
@@ -364,7 +365,7 @@ def test_redis_down_is_a_503_and_a_logout_meanwhile_holds(own_redis, sign_in, re
     sign_in(laptop, "alice")  # two sessions of one user, one account
     assert phone.get("/token/").status_code == 200
     home_account_id = CachedAccount.objects.get().home_account_id
-    _, key = redis_store._locate(home_account_id)
+    _, key = locate(home_account_id)
 
     own_redis.kill()
     started = time.monotonic()
@@ -439,17 +440,17 @@ def test_where_keys_live_follows_settings_changes(settings):
         "TOKEN_CACHE": "redis",
         "REDIS_CACHE_ALIAS": "redis",
     }
-    server, key = redis_store._locate("someone.tenant")
+    server, key = locate("someone.tenant")
     assert server.connection_pool.connection_kwargs["db"] == 0
     settings.CACHES = {
         **settings.CACHES,
         "redis": {**settings.CACHES["redis"], "LOCATION": "redis://127.0.0.1:6379/7"},
     }
-    moved, same_key = redis_store._locate("someone.tenant")
+    moved, same_key = locate("someone.tenant")
     assert moved.connection_pool.connection_kwargs["db"] == 7
     assert same_key == key
     settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "CLIENT_ID": "another-app"}
-    assert redis_store._locate("someone.tenant")[1].endswith(":another-app:someone.tenant")
+    assert locate("someone.tenant")[1].endswith(":another-app:someone.tenant")
 
 
 # -- REDIS_WAIT_REPLICAS while no replica confirms (own_redis has none) ---------------
@@ -546,7 +547,7 @@ def test_confirming_a_removal_already_made_elsewhere_still_reaches_the_replicas(
     sign_in(Client(), "alice")
     home_account_id = CachedAccount.objects.get().home_account_id
     settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "REDIS_WAIT_REPLICAS": 1}
-    server, key = redis_store._locate(home_account_id)
+    server, key = locate(home_account_id)
     with RedisServer(tmp_path / "replica", f"replicaof 127.0.0.1 {own_redis.port}") as replica:
         deadline = time.monotonic() + 10
         while server.info("replication")["connected_slaves"] < 1 or server.wait(1, 100) < 1:

@@ -15,7 +15,7 @@ from msal_django import tokens
 from msal_django.models import CachedAccount
 from msal_django.stores import AccountInfo, get_store
 from msal_django.stores.redis import _HEAD as REDIS_HEAD
-from msal_django.stores.redis import redis_store
+from msal_django.stores.redis_client import locate
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 
@@ -30,7 +30,7 @@ def stored_blob(home_account_id: str) -> bytes:
     """The encrypted token cache as the store holds it."""
     if get_store().name == "database":
         return bytes(CachedAccount.objects.get(home_account_id=home_account_id).data)
-    server, key = redis_store._locate(home_account_id)
+    server, key = locate(home_account_id)
     return _split(server.get(key))[1]
 
 
@@ -46,7 +46,7 @@ def store_blob(home_account_id: str, blob: bytes) -> None:
     if get_store().name == "database":
         CachedAccount.objects.filter(home_account_id=home_account_id).update(data=blob)
         return
-    server, key = redis_store._locate(home_account_id)
+    server, key = locate(home_account_id)
     server.set(key, _split(server.get(key))[0] + blob, keepttl=True)
 
 

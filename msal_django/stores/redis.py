@@ -101,11 +101,6 @@ class RedisStore(TokenStore):
         # Bytes, so no client is needed to hash it; each call passes the right server.
         self._cas = Script(cast(Any, None), _CAS_SCRIPT)
 
-    # Where a key lives.
-
-    def _locate(self, home_account_id: str) -> tuple[Redis, str]:
-        return locate(home_account_id)
-
     def _unavailable(self, exc: Exception) -> StoreUnavailable:
         pending.suspect()
         return StoreUnavailable(
@@ -120,7 +115,7 @@ class RedisStore(TokenStore):
     def load(self, home_account_id: str, user_id: Any = None) -> Partition:
         pending.before_read()
         try:
-            server, key = self._locate(home_account_id)
+            server, key = locate(home_account_id)
             value = server.get(key)
         except REDIS_ERRORS as exc:
             raise self._unavailable(exc) from exc
@@ -131,7 +126,7 @@ class RedisStore(TokenStore):
         pending.before_read()
         owner = b"" if user_id is None else str(user_id).encode() + b":"
         try:
-            server, key = self._locate(home_account_id)
+            server, key = locate(home_account_id)
             head = server.getrange(key, 0, _HEAD + len(owner) - 1)
         except REDIS_ERRORS as exc:
             raise self._unavailable(exc) from exc
@@ -173,7 +168,7 @@ class RedisStore(TokenStore):
         version = new_version()
         loaded_head = FORMAT + partition.version.encode() + b":"
         try:
-            server, key = self._locate(partition.home_account_id)
+            server, key = locate(partition.home_account_id)
             new_head = FORMAT + version.encode() + b":"
             sealed = self.seal(partition.home_account_id, state)
             args: list[bytes | int] = [loaded_head, new_head, sealed, self._ttl()]
@@ -214,7 +209,7 @@ class RedisStore(TokenStore):
         owner = b"" if user is None else str(user.pk).encode()
         value = FORMAT + version.encode() + b":" + owner + b":" + self.seal(home_account_id, state)
         try:
-            server, key = self._locate(home_account_id)
+            server, key = locate(home_account_id)
             _, confirmed = replicated(
                 server, [key], lambda pipe: pipe.set(key, value, ex=self._ttl())
             )
@@ -268,7 +263,7 @@ class RedisStore(TokenStore):
         confirmed: set[str] = set()
         try:
             for home_account_id in home_account_ids:
-                server, key = self._locate(home_account_id)
+                server, key = locate(home_account_id)
                 by_server.setdefault(id(server), (server, []))[1].append((home_account_id, key))
             for server, accounts in by_server.values():
                 keys = [key for _, key in accounts]

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -64,10 +66,10 @@ def remove_accounts_of(
 OBO_PREFIX = "obo"
 
 
-def obo_partition_id(caller_account_id: str) -> str:
-    """The partition of a caller's on-behalf-of tokens; ``caller_account_id`` is
-    ``<oid>.<tid>``, the caller's MSAL account id on Entra."""
-    return f"{OBO_PREFIX}:{msal_settings.CLIENT_ID}:{caller_account_id}"
+def obo_partition_id(account_id: str) -> str:
+    """The partition of a caller's on-behalf-of tokens; ``account_id`` is
+    ``caller_account_id``'s (``<oid>.<tid>``, the caller's MSAL account id on Entra)."""
+    return f"{OBO_PREFIX}:{msal_settings.CLIENT_ID}:{account_id}"
 
 
 def remove_on_behalf_of_tokens(caller_account_ids: Iterable[str], *, reason: str) -> int:
@@ -84,12 +86,32 @@ def remove_on_behalf_of_tokens(caller_account_ids: Iterable[str], *, reason: str
     return removed
 
 
+# An Entra object id and tenant id (GUIDs): ``<oid>.<tid>`` is then MSAL's
+# ``home_account_id`` of the same person, so removing that account finds these tokens.
+_PLAIN_ID = re.compile(r"[0-9A-Za-z_-]{1,128}")
+
+
+def caller_account_id(issuer: str, subject: str) -> str:
+    """The id of a caller's on-behalf-of partition, from their identity key
+    (``MsalBackend.identity_key``: (``tid``, ``oid``) on Entra, else (``iss``, ``sub``)).
+
+    The two kinds can never meet: ``<oid>.<tid>`` holds no colon, and a key of any other
+    shape (``sub`` within an issuer URL) is ``key:`` and a digest of both parts. A
+    ``sub`` that equals someone's ``oid`` is another person's key, not theirs.
+    """
+    if _PLAIN_ID.fullmatch(issuer) and _PLAIN_ID.fullmatch(subject):
+        return f"{subject}.{issuer}"
+    digest = hashlib.sha256(f"{issuer}\x00{subject}".encode("utf-8", "surrogatepass"))
+    return f"key:{digest.hexdigest()[:48]}"
+
+
 def caller_account_ids(user: AbstractBaseUser) -> list[str]:
-    """The ``<oid>.<tid>`` ids under which ``user`` calls this API (their identities)."""
+    """The ids under which ``user`` calls this API (``caller_account_id`` of each of
+    their identities)."""
     from .models import UserIdentity
 
     return [
-        f"{subject}.{issuer}"
+        caller_account_id(issuer, subject)
         for issuer, subject in UserIdentity.objects.filter(user_id=user.pk).values_list(
             "issuer", "subject"
         )

@@ -27,15 +27,16 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
-from django.conf import settings
-from django.contrib.auth import load_backend
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from .backends import MsalBackend
+from .authorization import SignInRefused, TokenSource
+from .backends import msal_backend
 from .bearer import AccessToken, InsufficientScope, InvalidBearerToken, authorize, validate
 from .conf import msal_settings
+from .downstream import BEARER_TOKEN_ATTRIBUTE, get_token_on_behalf_of
 from .exceptions import InteractionRequired, ProviderError, StoreUnavailable
-from .redact import Secret, loggable
+from .redact import Secret, describe, loggable
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -45,7 +46,6 @@ logger = logging.getLogger("msal_django.api")
 # RFC 6750 2.1: b64token. Anything else after "Bearer " is not a bearer token.
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _MAX_HEADER = 16 * 1024 + 16
-BEARER_TOKEN_ATTRIBUTE = "_msal_django_bearer_token"
 
 
 class AppCaller:
@@ -121,16 +121,33 @@ def authenticate(
     ``get_token_on_behalf_of``). Raises ``InvalidBearerToken``, ``NoLinkedUser``,
     ``ProviderError``."""
     access_token = validate(token)
-    caller = linked_user(access_token) if access_token.delegated else AppCaller(access_token)
-    # DRF's Request wraps the HttpRequest: the attributes go on the HttpRequest.
+    # DRF's Request wraps the HttpRequest: the attributes go on the HttpRequest. Set
+    # before the caller is found: a first call's group overage is resolved on their behalf.
     target: Any = getattr(request, "_request", request)
     setattr(target, BEARER_TOKEN_ATTRIBUTE, Secret(token))
     target.msal_claims = access_token.claims
+    if access_token.delegated:
+        caller: AbstractBaseUser | AppCaller = linked_user(access_token, CallerTokens(request))
+    else:
+        caller = AppCaller(access_token)
     return caller, access_token
 
 
-def linked_user(token: AccessToken) -> AbstractBaseUser:
-    """The Django user of a delegated token, as ``MsalBackend`` matches it at sign-in."""
+class CallerTokens:
+    """Tokens on behalf of the API's caller (``get_token_on_behalf_of``): what a first
+    call's group overage is resolved with, as a sign-in's own tokens are at sign-in."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+
+    def acquire(self, scopes: Iterable[str]) -> str:
+        return get_token_on_behalf_of(self.request, scopes)
+
+
+def linked_user(token: AccessToken, tokens: TokenSource | None = None) -> AbstractBaseUser:
+    """The Django user of a delegated token, as ``MsalBackend`` matches it at sign-in.
+    A first call creates the user (``CREATE_USERS``) with their groups and flags, group
+    overage resolved with ``tokens``; ``SignInRefused`` when that fails, as at sign-in."""
     backend = msal_backend()
     issuer, subject = backend.identity_key(token.claims)
     identity = backend.find_identity(issuer, subject)
@@ -141,20 +158,13 @@ def linked_user(token: AccessToken) -> AbstractBaseUser:
         raise NoLinkedUser("The token's user is inactive here.")
     # First call by this person: created as at sign-in (CREATE_USERS, verify_claims).
     user = (
-        backend.authenticate(None, msal_claims=token.claims) if msal_settings.CREATE_USERS else None
+        backend.authenticate(None, msal_claims=token.claims, msal_sign_in=tokens)
+        if msal_settings.CREATE_USERS
+        else None
     )
     if user is None:
         raise NoLinkedUser("The token's user has no account on this site.")
     return user
-
-
-def msal_backend() -> MsalBackend:
-    """The project's ``MsalBackend`` (a subclass in AUTHENTICATION_BACKENDS), or ours."""
-    for path in settings.AUTHENTICATION_BACKENDS:
-        backend = load_backend(path)
-        if isinstance(backend, MsalBackend):
-            return backend
-    return MsalBackend()
 
 
 def require_token(
@@ -224,12 +234,27 @@ def _admit(
         return challenge(403, "insufficient_scope", str(exc), scope=" ".join(exc.scopes))
     except NoLinkedUser as exc:
         logger.info("API request refused: %s (%s)", exc, loggable(request.path))
-        return JsonResponse({"error": "access_denied", "error_description": str(exc)}, status=403)
-    except (ProviderError, StoreUnavailable) as exc:
-        logger.warning("API request not checked: %s", exc)
-        return JsonResponse({"error": "temporarily_unavailable"}, status=503)
+        return access_denied(str(exc))
+    except SignInRefused as exc:  # a first call's groups could not be resolved
+        logger.info("API request refused: %s (%s)", exc.error, loggable(request.path))
+        if exc.status == 503:
+            return temporarily_unavailable()
+        return access_denied(exc.message)
+    except (ProviderError, StoreUnavailable, DatabaseError) as exc:
+        logger.warning("API request not checked: %s", describe(exc))
+        return temporarily_unavailable()
     request.user = caller  # type: ignore[assignment]
     return None
+
+
+def access_denied(description: str) -> JsonResponse:
+    """A valid token whose caller may not use this site (403)."""
+    return JsonResponse({"error": "access_denied", "error_description": description}, status=403)
+
+
+def temporarily_unavailable() -> JsonResponse:
+    """The provider, the token store or the database did not answer: try again (503)."""
+    return JsonResponse({"error": "temporarily_unavailable"}, status=503)
 
 
 def challenge(

@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
 
 import requests
 from django.contrib.auth.models import AbstractBaseUser, Group
@@ -48,6 +48,12 @@ class SignInRefused(MsalDjangoError):
     def __init__(self, status: int, error: str, title: str, message: str) -> None:
         self.status, self.error, self.title, self.message = status, error, title, message
         super().__init__(f"{error}: {message}")
+
+
+class TokenSource(Protocol):
+    """Where group overage is resolved from: a token for ``GRAPH_SCOPES`` as the user."""
+
+    def acquire(self, scopes: Iterable[str]) -> str: ...
 
 
 class SignInTokens:
@@ -97,7 +103,7 @@ class AuthorizationHooks:
             )
 
     def authorization_values(
-        self, claims: Claims, sign_in: SignInTokens | None
+        self, claims: Claims, sign_in: TokenSource | None
     ) -> frozenset[str] | None:
         """The values of ``ROLE_CLAIMS``, overage resolved; ``None``: leave the user's
         groups and flags as they are (nothing to map, or Graph failed and
@@ -129,8 +135,9 @@ class AuthorizationHooks:
                 )
         return frozenset(values)
 
-    def read_overage_groups(self, sign_in: SignInTokens | None) -> set[str]:
-        """The user's group object ids from ``GRAPH_URL/me/transitiveMemberOf``."""
+    def read_overage_groups(self, sign_in: TokenSource | None) -> set[str]:
+        """The user's group object ids from ``GRAPH_URL/me/transitiveMemberOf``, with a
+        token from ``sign_in`` (the sign-in's own, or on behalf of an API's caller)."""
         if sign_in is None:
             logger.warning("Group overage with no sign-in token to resolve it with.")
             raise _groups_unavailable(403, "overage_without_token")
@@ -254,6 +261,31 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), parts.netloc.lower()
 
 
+def _segments(path: str) -> list[str] | None:
+    """A URL path's segments, percent-decoded; None if any is a dot-segment (RFC 3986
+    5.2.4: a server resolves them, so ``/v1.0/../beta`` is not under ``/v1.0``) or holds
+    a separator once decoded."""
+    segments = path.split("/")[1:]
+    decoded = [unquote(segment) for segment in segments]
+    if any(s in (".", "..") or "/" in s or "\\" in s for s in decoded):
+        return None
+    return decoded
+
+
+def _stays_on(link: object, base: str) -> bool:
+    """Whether Graph's ``@odata.nextLink`` stays under ``GRAPH_URL``: same scheme and
+    host, and ``GRAPH_URL``'s path segments its first ones, compared segment by segment
+    (``/v1.0evil`` is not under ``/v1.0``)."""
+    if not isinstance(link, str) or _origin(link) != _origin(base):
+        return False
+    parts = urlsplit(link)
+    if parts.username is not None or parts.password is not None:
+        return False
+    wanted = [s for s in urlsplit(base).path.split("/")[1:] if s]
+    segments = _segments(parts.path)
+    return segments is not None and segments[: len(wanted)] == wanted
+
+
 @sensitive_variables()  # the bearer token
 def read_graph_groups(token: str) -> set[str]:
     """Every page of ``GRAPH_URL/me/transitiveMemberOf``: the group ids. Pages must stay
@@ -274,11 +306,7 @@ def read_graph_groups(token: str) -> set[str]:
             next_link = body.get("@odata.nextLink")
             if next_link is None:
                 return groups
-            if not (
-                isinstance(next_link, str)
-                and _origin(next_link) == _origin(base)
-                and urlsplit(next_link).path.startswith(urlsplit(base).path)
-            ):
+            if not _stays_on(next_link, base):
                 logger.warning("Group overage: Graph's nextLink leaves GRAPH_URL; refused.")
                 raise _groups_unavailable(503, "graph_bad_next_link")
             url = next_link

@@ -10,14 +10,15 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib.auth import get_user_model, load_backend
 from django.contrib.auth.backends import BaseBackend
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, router, transaction
 from django.http import HttpRequest
 
 from . import identity_lookup
-from .authorization import AuthorizationHooks, SignInTokens
+from .authorization import AuthorizationHooks, TokenSource
 from .conf import msal_settings
 from .models import UserIdentity
 from .redact import loggable
@@ -35,7 +36,7 @@ class MsalBackend(AuthorizationHooks, BaseBackend):
         self,
         request: HttpRequest | None,
         msal_claims: Claims | None = None,
-        msal_sign_in: SignInTokens | None = None,
+        msal_sign_in: TokenSource | None = None,
         **kwargs: Any,
     ) -> AbstractBaseUser | None:
         if msal_claims is None or not self.verify_claims(msal_claims):
@@ -83,13 +84,18 @@ class MsalBackend(AuthorizationHooks, BaseBackend):
     # Hooks to override.
 
     def verify_claims(self, claims: Claims) -> bool:
-        """Whether these claims may sign in at all (by default: they identify someone)."""
-        return bool(claims.get("oid") or claims.get("sub"))
+        """Whether these claims may sign in at all (by default: they identify someone,
+        as ``identity_key`` reads them)."""
+        return bool((claims.get("oid") and claims.get("tid")) or claims.get("sub"))
 
     def identity_key(self, claims: Claims) -> tuple[str, str]:
-        """The immutable (issuer, subject) pair that identifies the person."""
+        """The immutable (issuer, subject) pair that identifies the person: (``tid``,
+        ``oid``) on Entra ID, else (``iss``, ``sub``). ``ValueError`` when the claims
+        hold neither (``verify_claims`` refuses such claims first)."""
         if claims.get("oid") and claims.get("tid"):
             return str(claims["tid"]), str(claims["oid"])
+        if not claims.get("sub"):
+            raise ValueError("The claims identify no one (neither oid and tid, nor sub).")
         return str(claims.get("iss", "")), str(claims["sub"])
 
     def get_username(self, claims: Claims) -> str:
@@ -148,3 +154,12 @@ class MsalBackend(AuthorizationHooks, BaseBackend):
                 UserIdentity.objects.select_related("user").get(issuer=issuer, subject=subject).user
             )
         return user
+
+
+def msal_backend() -> MsalBackend:
+    """The project's ``MsalBackend`` (a subclass in AUTHENTICATION_BACKENDS), or ours."""
+    for path in settings.AUTHENTICATION_BACKENDS:
+        backend = load_backend(path)
+        if isinstance(backend, MsalBackend):
+            return backend
+    return MsalBackend()

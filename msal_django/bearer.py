@@ -11,7 +11,12 @@ raises ``InvalidBearerToken`` saying which check failed (never echoing the token
   ``ALLOWED_TENANTS`` the ``tid`` must be one of them;
 - ``aud`` in ``API_AUDIENCES``; ``exp`` and ``nbf`` with ``CLOCK_SKEW``;
 - an access token, not an ID token or a logout token: it names the client it was issued
-  to (``azp``, ``appid`` on v1) and carries ``scp`` (delegated) or ``roles`` (app-only).
+  to (``azp``, ``appid`` on v1, a string) and carries ``scp`` (delegated) or ``roles``
+  (app-only);
+- every claim that names someone (``iss``, ``tid``, ``oid``, ``sub``, ``azp``, ``appid``)
+  is a printable string of bounded length, checked before any of them reaches a query;
+  a delegated token names its user by ``oid`` and ``tid`` on Entra ID (``AUTHORITY``,
+  B2C aside), by ``sub`` (or ``oid`` and ``tid``) elsewhere.
 
 ``authorize(claims, scopes, roles)`` then checks what the view requires.
 """
@@ -43,6 +48,10 @@ _V1_HOSTS = {
     "login.chinacloudapi.cn": "sts.chinacloudapi.cn",
 }
 _TENANT = re.compile(r"[0-9A-Za-z._-]{1,64}")
+# OpenID Connect Core 2: a ``sub`` is at most 255 ASCII characters; the identity columns
+# (``UserIdentity``) hold 255 as well.
+MAX_IDENTIFIER_LENGTH = 255
+_IDENTIFIER_CLAIMS = ("iss", "oid", "sub", "azp", "appid")
 # The checked JOSE header of each token that passed ``validate``, by the token's SHA-256
 # (the tokens themselves are not kept); emptied when full.
 VALID_HEADERS_MAX = 1024
@@ -88,11 +97,13 @@ class AccessToken:
     @property
     def client_id(self) -> str:
         """The calling client (``azp``, or ``appid`` in v1 tokens)."""
-        return str(self.claims.get("azp") or self.claims.get("appid") or "")
+        client = self.claims.get("azp") or self.claims.get("appid")
+        return client if isinstance(client, str) else ""
 
     @property
     def tenant_id(self) -> str:
-        return str(self.claims.get("tid") or "")
+        tid = self.claims.get("tid")
+        return tid if isinstance(tid, str) else ""
 
 
 def validate(token: str) -> AccessToken:
@@ -205,10 +216,41 @@ def _check_issuer(claims: dict[str, Any]) -> None:
         raise InvalidBearerToken("The token's tenant (tid) is not in ALLOWED_TENANTS.")
 
 
+def _check_identifiers(claims: dict[str, Any]) -> None:
+    """Each claim that names someone is a printable string of bounded length: no query,
+    log line or partition key ever sees a list, a NUL byte or a megabyte."""
+    for name in _IDENTIFIER_CLAIMS:
+        value = claims.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise InvalidBearerToken(f"The token's {name} is not a string.")
+        if not (0 < len(value) <= MAX_IDENTIFIER_LENGTH and value.isprintable()):
+            raise InvalidBearerToken(f"The token's {name} is not a valid identifier.")
+
+
+def _requires_object_id() -> bool:
+    """Entra ID (not B2C, whose user flows may leave ``oid`` out): every delegated access
+    token carries ``oid`` and ``tid``, and the user is known by them alone."""
+    authority = (msal_settings.AUTHORITY or "").lower()
+    return bool(authority) and "b2clogin." not in authority and "/b2c_1" not in authority
+
+
+def _check_user(claims: dict[str, Any]) -> None:
+    """A delegated token names its user the way ``MsalBackend.identity_key`` reads it."""
+    by_object_id = bool(claims.get("oid")) and bool(claims.get("tid"))
+    if _requires_object_id():
+        if not by_object_id:
+            raise InvalidBearerToken("The token names no user (oid and tid).")
+    elif not (by_object_id or claims.get("sub")):
+        raise InvalidBearerToken("The token names no user (oid and tid, or sub).")
+
+
 def _check_access_token(claims: dict[str, Any]) -> AccessToken:
     for name in _NOT_ACCESS_TOKEN_CLAIMS:
         if name in claims:
             raise InvalidBearerToken(f"The token has a {name} claim: it is not an access token.")
+    _check_identifiers(claims)
     token = AccessToken(claims)
     if not token.client_id:
         raise InvalidBearerToken("The token names no client (azp or appid): not an access token.")
@@ -221,6 +263,6 @@ def _check_access_token(claims: dict[str, Any]) -> AccessToken:
         raise InvalidBearerToken("The token's roles is not a list of strings.")
     if not token.scopes and not token.roles:
         raise InvalidBearerToken("The token carries neither scp nor roles.")
-    if token.delegated and not (isinstance(claims.get("oid") or claims.get("sub"), str)):
-        raise InvalidBearerToken("The token names no user (oid or sub).")
+    if token.delegated:
+        _check_user(claims)
     return token

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 from django.views.decorators.debug import sensitive_variables
 
 from . import client, token_memory
-from .accounts import obo_partition_id
-from .api import BEARER_TOKEN_ATTRIBUTE
+from .accounts import caller_account_id, obo_partition_id
+from .backends import msal_backend
 from .bearer import AccessToken
 from .conf import msal_settings
 from .exceptions import ProviderError
@@ -47,6 +47,8 @@ logger = logging.getLogger("msal_django")
 
 
 APP_PREFIX = "app"
+# Where require_token and BearerTokenAuthentication keep the caller's token (a Secret).
+BEARER_TOKEN_ATTRIBUTE = "_msal_django_bearer_token"
 
 
 def app_partition_id(tenant: str) -> str:
@@ -77,10 +79,12 @@ def get_token_on_behalf_of(request: HttpRequest, scopes: Iterable[str]) -> str:
     token = AccessToken(claims)
     if not token.delegated:
         raise ValueError("An app-only caller has no user to act for: use get_app_token.")
-    account_id = f"{claims.get('oid') or claims.get('sub')}.{token.tenant_id}"
-    username = str(claims.get("preferred_username") or claims.get("upn") or "")
-    info = AccountInfo(username=username, tenant_id=token.tenant_id)
-    partition_id = obo_partition_id(account_id)
+    # Keyed by who the caller is, as their sign-in is (``MsalBackend.identity_key``).
+    partition_id = obo_partition_id(caller_account_id(*msal_backend().identity_key(claims)))
+    username = claims.get("preferred_username") or claims.get("upn")
+    info = AccountInfo(
+        username=username if isinstance(username, str) else "", tenant_id=token.tenant_id
+    )
     store = get_store()
     # As get_token: a remembered token after one read of the version (a logout of the
     # caller removes the partition), else one full path per caller at a time.
@@ -89,9 +93,7 @@ def get_token_on_behalf_of(request: HttpRequest, scopes: Iterable[str]) -> str:
         partition_id,
         scopes,
         None,
-        lambda memory: _on_behalf_of(
-            store, memory, partition_id, account_id, scopes, assertion, info
-        ),
+        lambda memory: _on_behalf_of(store, memory, partition_id, scopes, assertion, info),
     )
 
 
@@ -100,7 +102,6 @@ def _on_behalf_of(
     store: TokenStore,
     memory: token_memory.TokenMemory | None,
     partition_id: str,
-    account_id: str,
     scopes: list[str],
     assertion: object,
     info: AccountInfo,
@@ -108,12 +109,7 @@ def _on_behalf_of(
     """The caller's partition read, then MSAL: a cached token, a refresh, or the exchange."""
     partition = store.load(partition_id)
     if partition.state is not None:
-        result, new_state = _run(
-            partition.state,
-            lambda app: app.acquire_token_silent_with_error(
-                scopes, {"home_account_id": account_id, "environment": app.authority.instance}
-            ),
-        )
+        result, new_state = _run(partition.state, lambda app: _cached(app, scopes))
         if result and "access_token" in result:
             version = partition.version
             if new_state is not None:
@@ -130,6 +126,16 @@ def _on_behalf_of(
     if new_state is not None:
         _write(partition, new_state, info)
     return str(result["access_token"])
+
+
+def _cached(app: Any, scopes: list[str]) -> dict[str, Any] | None:
+    """MSAL's silent lookup for the one account a caller's partition holds (the caller
+    as the provider's answers named them), refreshing if it must."""
+    accounts = app.get_accounts()
+    if len(accounts) != 1:
+        return None
+    result: dict[str, Any] | None = app.acquire_token_silent_with_error(scopes, accounts[0])
+    return result
 
 
 @sensitive_variables()

@@ -22,21 +22,31 @@ import logging
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from .api import AppCaller, NoLinkedUser, authenticate, bearer_token
+from .authorization import SignInRefused
 from .bearer import AccessToken, InsufficientScope, InvalidBearerToken, authorize
 from .exceptions import ProviderError, StoreUnavailable
-from .redact import loggable
+from .redact import describe, loggable
 
 logger = logging.getLogger("msal_django.api")
 
 
 class InvalidToken(exceptions.AuthenticationFailed):
     default_code = "invalid_token"
+
+
+class TemporarilyUnavailable(exceptions.APIException):
+    """The provider, the token store or the database did not answer: try again."""
+
+    status_code = 503
+    default_detail = "The identity provider or the token store is unavailable; try again."
+    default_code = "temporarily_unavailable"
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -56,9 +66,14 @@ class BearerTokenAuthentication(BaseAuthentication):
         except NoLinkedUser as exc:
             logger.info("API request refused: %s (%s)", exc, loggable(request.path))
             raise exceptions.PermissionDenied(str(exc)) from None
-        except (ProviderError, StoreUnavailable) as exc:
-            logger.warning("API request not checked: %s", exc)
-            raise exceptions.APIException("The identity provider is unavailable.") from None
+        except SignInRefused as exc:  # a first call's groups could not be resolved
+            logger.info("API request refused: %s (%s)", exc.error, loggable(request.path))
+            if exc.status == 503:
+                raise TemporarilyUnavailable() from None
+            raise exceptions.PermissionDenied(exc.message) from None
+        except (ProviderError, StoreUnavailable, DatabaseError) as exc:
+            logger.warning("API request not checked: %s", describe(exc))
+            raise TemporarilyUnavailable() from None
         return caller, access_token
 
     def authenticate_header(self, request: Request) -> str:
@@ -90,12 +105,30 @@ class RequiresClaims(BasePermission):
         except InsufficientScope as exc:
             logger.info("API request refused: %s (%s)", exc, loggable(request.path))
             self.message = str(exc)
-            view.headers = {
-                **getattr(view, "headers", {}),
-                "WWW-Authenticate": _insufficient_scope(exc),
-            }
+            _challenge_if_denied(view, _insufficient_scope(exc))
             return False
         return True
+
+
+def _challenge_if_denied(view: Any, challenge: str) -> None:
+    """Send ``challenge`` (RFC 6750 3.1) with the 403 only if the view denies the
+    request in the end: composed with ``|``, another permission may still grant it, and
+    a granted request carries no challenge. DRF's exception handler sends an
+    exception's ``auth_header`` as ``WWW-Authenticate``; the view is this request's own."""
+    view._msal_django_challenge = challenge
+    if getattr(view, "_msal_django_denial_wrapped", False):
+        return
+    denied = view.permission_denied
+
+    def permission_denied(request: Request, message: Any = None, code: Any = None) -> None:
+        try:
+            denied(request, message=message, code=code)
+        except exceptions.PermissionDenied as exc:
+            exc.auth_header = view._msal_django_challenge  # type: ignore[attr-defined]
+            raise
+
+    view.permission_denied = permission_denied
+    view._msal_django_denial_wrapped = True
 
 
 def _insufficient_scope(exc: InsufficientScope) -> str:

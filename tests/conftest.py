@@ -21,6 +21,7 @@ from msal_django import client as msal_client
 from msal_django.signals import account_removed
 from msal_django.testing import IdentityProvider
 
+from .hostile import Capture, Watch
 from .redis_servers import (
     REDIS_CLI,
     REDIS_SERVER,
@@ -341,3 +342,32 @@ def app_a(settings, idp):
     server = LiveServer("127.0.0.1")
     yield server.url
     server.stop()
+
+
+# -- hostile input (tests/hostile.py): what every case checks ----------------------------
+
+
+@pytest.fixture
+def watch(idp) -> Iterator[Watch]:
+    capture = Capture()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(capture)
+    root.setLevel(logging.DEBUG)
+    watcher = Watch(idp, capture, [CLIENT_SECRET])
+    try:
+        yield watcher
+    finally:
+        root.removeHandler(capture)
+        root.setLevel(previous)
+    watcher.assert_clean()
+
+
+@pytest.fixture
+def bystanders(db, sign_in, store_backend):
+    """Alice and Bob, signed in, on the token store under test."""
+    clients = {}
+    for name in ("alice", "bob"):
+        clients[name] = Client()
+        assert sign_in(clients[name], name).status_code == 302
+    return clients

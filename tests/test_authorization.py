@@ -229,7 +229,21 @@ def test_an_endless_next_link_loop_ends_with_a_503(idp, sign_in, mapping, graph_
 
 
 @pytest.mark.parametrize(
-    "link", ["https://evil.example/v1.0/me/transitiveMemberOf", "http://{host}/v1.0/x", "/v1.0"]
+    "link",
+    [
+        "https://evil.example/v1.0/me/transitiveMemberOf",
+        "http://{host}/v1.0/x",
+        "/v1.0",
+        # On Graph's own host, but not under GRAPH_URL's path (prefix as a string, or
+        # dot-segments a server resolves, plain or percent-encoded).
+        "https://{host}/v1.0evil/me/transitiveMemberOf",
+        "https://{host}/v1.0/../beta/me/transitiveMemberOf",
+        "https://{host}/v1.0/me/../../beta/me/transitiveMemberOf",
+        "https://{host}/v1.0/%2e%2e/beta/me/transitiveMemberOf",
+        "https://{host}/v1.0/%2E%2E%2Fbeta/me/transitiveMemberOf",
+        "https://{host}/v1.0/./me/transitiveMemberOf",
+        "https://user@{host}/v1.0/me/transitiveMemberOf",
+    ],
 )
 def test_a_next_link_off_graph_url_is_not_followed(idp, sign_in, mapping, graph_consent, link):
     graph_consent("sam")
@@ -237,6 +251,7 @@ def test_a_next_link_off_graph_url_is_not_followed(idp, sign_in, mapping, graph_
     idp.graph_next_link = link.format(host=idp.base_url.split("//")[1])
     refused(sign_in, "sam", 503)
     assert idp.count("graph_groups") == 1
+    assert idp.count("not_found") == 0  # nothing else on the host was fetched either
 
 
 # -- the tenant allow-list ------------------------------------------------------------

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import django
@@ -34,8 +32,9 @@ import msal_django
 from msal_django import logout_token
 from msal_django.constants import FLOWS_KEY, SESSION_SID_KEY
 from msal_django.logout_token import BACKCHANNEL_LOGOUT_EVENT
-from msal_django.models import CachedAccount, SignInSession
+from msal_django.models import CachedAccount
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.hostile import assert_still_signed_in, everyone
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__), pytest.mark.usefixtures("idp")]
 
@@ -56,106 +55,6 @@ urlpatterns = [
     path("needs-token/", token_view),
     path("", include("tests.urls")),
 ]
-
-
-# -- what every case checks -------------------------------------------------------------
-
-
-class Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def text(self) -> str:
-        return "\n".join(
-            f"{r.getMessage()} {r.exc_text or ''} {_traceback(r)}" for r in self.records
-        )
-
-
-def _traceback(record: logging.LogRecord) -> str:
-    if not record.exc_info:
-        return ""
-    return logging.Formatter().formatException(record.exc_info)
-
-
-@pytest.fixture
-def watch(idp) -> Iterator[Watch]:
-    capture = Capture()
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(capture)
-    root.setLevel(logging.DEBUG)
-    watcher = Watch(idp, capture)
-    try:
-        yield watcher
-    finally:
-        root.removeHandler(capture)
-        root.setLevel(previous)
-    watcher.assert_clean()
-
-
-class Watch:
-    """Every response and every log record of a case, and the secrets they must not show."""
-
-    def __init__(self, idp, capture: Capture) -> None:
-        self.idp, self.capture = idp, capture
-        self.responses: list[str] = []
-        self.extra_secrets: list[str] = [CLIENT_SECRET]
-
-    def response(self, response):
-        assert response.status_code < 500, response.content[:2000]
-        headers = "\n".join(f"{k}: {v}" for k, v in response.items())
-        self.responses.append(f"{headers}\n{response.content.decode('utf-8', 'replace')}")
-        return response
-
-    def remember_verifiers(self, client: Client) -> None:
-        for pending in (client.session.get(FLOWS_KEY) or {}).values():
-            self.extra_secrets.append(pending["flow"]["code_verifier"])
-
-    def secrets(self) -> list[str]:
-        return [s for s in [*self.extra_secrets, *self.idp.issued_secrets()] if s]
-
-    def assert_no_secret_in(self, text: str) -> None:
-        shown = [s[:12] + "..." for s in self.secrets() if s in text]
-        assert shown == []
-
-    def assert_clean(self) -> None:
-        self.assert_no_secret_in(self.capture.text())
-        self.assert_no_secret_in("\n".join(self.responses))
-        ours = [r for r in self.capture.records if r.name.startswith("msal_django")]
-        forged = [r.getMessage() for r in ours if not r.getMessage().isprintable()]
-        assert forged == [], "a log line carries raw control characters"
-        assert "forged log line" not in "\n".join(
-            line for r in ours for line in r.getMessage().splitlines()[1:]
-        )
-
-
-def everyone() -> tuple:
-    """Every account, session and sign-in a refused request must leave as it was."""
-    return (
-        sorted(CachedAccount.objects.values_list("home_account_id", "version", "updated_at")),
-        sorted(SignInSession.objects.values_list("session_key", "sid")),
-        sorted(Session.objects.values_list("session_key", "session_data")),
-        sorted(get_user_model().objects.values_list("pk", "username", "email", "last_login")),
-    )
-
-
-@pytest.fixture
-def bystanders(db, sign_in, store_backend):
-    """Alice and Bob, signed in, on the token store under test."""
-    clients = {}
-    for name in ("alice", "bob"):
-        clients[name] = Client()
-        assert sign_in(clients[name], name).status_code == 302
-    return clients
-
-
-def assert_still_signed_in(*clients: Client) -> None:
-    for client in clients:
-        assert client.get("/token/").status_code == 200
 
 
 # -- the login view ---------------------------------------------------------------------

@@ -97,6 +97,7 @@ class DatabaseStore(TokenStore):
         )
         return version if updated == 1 else None
 
+    @unavailable_on_database_error
     @sensitive_variables()
     def replace(
         self, home_account_id: str, state: str, user: AbstractBaseUser | None, info: AccountInfo

@@ -217,18 +217,24 @@ class RedisStore(TokenStore):
             raise self._unavailable(exc) from exc
         if not confirmed:
             _log_unconfirmed("sign-in", home_account_id)
-        CachedAccount.objects.update_or_create(
-            home_account_id=home_account_id,
-            defaults={
-                "user": cast(Any, user),
-                "data": b"",
-                "version": version,
-                "username": info.username[:255],
-                "tenant_id": info.tenant_id[:64],
-                "store": self.name,
-                **summarize(state).as_fields(),
-            },
-        )
+        try:
+            CachedAccount.objects.update_or_create(
+                home_account_id=home_account_id,
+                defaults={
+                    "user": cast(Any, user),
+                    "data": b"",
+                    "version": version,
+                    "username": info.username[:255],
+                    "tenant_id": info.tenant_id[:64],
+                    "store": self.name,
+                    **summarize(state).as_fields(),
+                },
+            )
+        except DatabaseError as exc:
+            # No row, no account: tokens nobody can list, purge or revoke are taken back.
+            with contextlib.suppress(*REDIS_ERRORS):
+                server.delete(key)
+            raise StoreUnavailable(f"The database did not record the sign-in: {exc}") from exc
 
     def remove(self, home_account_id: str) -> bool:
         # Recorded removals first: they send account_removed with their own reason, once.

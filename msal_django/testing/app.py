@@ -73,6 +73,8 @@ def dispatch(ctx: Context, request: Request) -> Response:
     try:
         route, args = adapter.match()
     except HTTPException as exc:
+        # Recorded too: a test can tell that a client was led off the provider's routes.
+        _record(ctx, "not_found", request)
         return exc.get_response(request.environ)
     assert isinstance(route, Route)
     tenant: str | None = args.get("tenant")

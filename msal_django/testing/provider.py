@@ -422,8 +422,11 @@ class IdentityProvider:
     # -- tokens ---------------------------------------------------------------------
 
     def sign_jwt(self, claims: Mapping[str, Any], *, typ: str | None = None) -> str:
-        """Sign any claims with the provider's key (for tests of token validation)."""
-        return self._keys.sign(dict(claims), typ=typ)
+        """Sign any claims with the provider's key (for tests of token validation); the
+        token joins ``issued_secrets()``, so a test's log scan looks for it too."""
+        token = self._keys.sign(dict(claims), typ=typ)
+        self._state.remember_issued(token)
+        return token
 
     def logout_token(self, client_id: str, username: str, sid: str) -> str:
         """A back-channel logout token, as the end-session endpoint sends it."""

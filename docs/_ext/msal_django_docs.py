@@ -3,17 +3,16 @@
 ``.. msal-settings::`` documents every ``MSAL_DJANGO`` key: its name, default and help
 come from ``msal_django/conf.py`` (``settings_reference.read_settings`` is the one place
 that knows how conf.py declares them; README's settings table is written from the same
-help). A setting is described once, by its help in the code. The directive's content may
-only add prose to a setting the code has no help for, which the build refuses anyway::
+help). A setting is described once, by its help in the code, so the directive's content
+stays empty: prose given there for a setting, as in ::
 
     .. msal-settings::
 
        TOKEN_CACHE
           More about it, in reStructuredText.
 
-The build fails (a warning under ``-W``) on prose for a setting the code no longer has,
-on prose for a setting the code already describes (it would be described twice, and
-README would miss it), and on a setting without help in the code.
+fails the build (a warning under ``-W``) with a pointer to the help to move it into, as
+does prose for a setting the code no longer has and a setting without help in the code.
 
 ``.. msal-checks::`` lists every system check (``msal_django.E001``...) with its message
 and hint, read from the ``msal_django/checks/`` modules.

@@ -1,8 +1,10 @@
 """The ``MSAL_DJANGO`` settings dict, each key declared once, read in one place.
 
 Each key is a ``Setting`` on ``Settings``: its default, how its value is read, its help
-(the documentation's settings reference shows it), and for a duration the system check
-that validates it. ``DEFAULTS``, the checks and the docs are derived from them.
+(its only description: the documentation's settings reference and README's settings table
+are generated from it), and for a duration the system check that validates it.
+``DEFAULTS``, the checks and the docs are derived from them. After editing a help, run
+``python docs/_ext/settings_reference.py`` to rewrite README's table.
 
 Every read goes to ``django.conf.settings`` afresh; what is built from the settings (the
 MSAL app, the Redis client and key locator, the token memory) is dropped on Django's
@@ -40,16 +42,27 @@ def configured(name: str) -> Any:
 class Setting(Generic[T]):
     """One key of ``MSAL_DJANGO``: read as ``msal_settings.<NAME>``.
 
-    ``check`` names the system check that validates a duration (a number of seconds, or
-    a ``timedelta``); it is None for any other kind of setting.
+    ``help`` is the key's whole description, one paragraph of reStructuredText (the roles
+    ``:setting:``, ``:check:``, ``:doc:``, ``:ref:`` and ``:func:`` may link): the settings
+    reference and README's settings table are generated from it. ``default_text`` says what
+    the default means where ``repr(default)`` alone would mislead (``None`` for a required
+    key). ``check`` names the system check that validates a duration (a number of seconds,
+    or a ``timedelta``); it is None for any other kind of setting.
     """
 
     name: str
 
     def __init__(
-        self, default: Any, read: Callable[[Any], T], help: str = "", *, check: str | None = None
+        self,
+        default: Any,
+        read: Callable[[Any], T],
+        help: str = "",
+        *,
+        check: str | None = None,
+        default_text: str | None = None,
     ) -> None:
         self.default, self.read, self.help, self.check = default, read, help, check
+        self.default_text = default_text
 
     @property
     def duration(self) -> bool:
@@ -110,104 +123,247 @@ class Settings:
     """Typed access to ``settings.MSAL_DJANGO``, one ``Setting`` per key, in the order
     the settings reference lists them."""
 
-    CLIENT_ID = Setting(None, _text)
-    CLIENT_SECRET: Setting[Any] = Setting(None, _optional)
+    CLIENT_ID = Setting(
+        None,
+        _text,
+        "The *Application (client) ID* of your app registration (:doc:`/entra`).",
+        default_text="required",
+    )
+    CLIENT_SECRET: Setting[Any] = Setting(
+        None,
+        _optional,
+        "The app registration's client secret. Set this or :setting:`CLIENT_CREDENTIAL`, not "
+        "both (:check:`msal_django.E023`). Django hides settings named like this one in its "
+        "technical 500 page and the ADMINS e-mail. Read it from the environment or a secret "
+        "store, never from source control.",
+        default_text="required, or :setting:`CLIENT_CREDENTIAL`",
+    )
     CLIENT_CREDENTIAL = Setting(
         None,
         _credential,
-        "What MSAL is given: ``CLIENT_SECRET``, else ``CLIENT_CREDENTIAL``; no repr shows it.",
+        'MSAL\'s certificate dict (``{"private_key": "<PEM>", "thumbprint": "<hex>"}``; '
+        "see :ref:`the credential <entra-credential>`); Django hides its ``private_key`` and "
+        "``passphrase``. A client secret here works too, but Django's error reports would "
+        "show it (:check:`msal_django.W003`): use :setting:`CLIENT_SECRET` for a secret. "
+        "MSAL is given :setting:`CLIENT_SECRET` when it is set, else this, wrapped so that no "
+        "``repr`` shows it.",
+        default_text="required, or :setting:`CLIENT_SECRET`",
     )
-    AUTHORITY: Setting[str | None] = Setting(None, _optional)
-    OIDC_AUTHORITY: Setting[str | None] = Setting(None, _optional)
-    INSTANCE_DISCOVERY = Setting(True, bool)
-    SCOPES: Setting[list[str]] = Setting([], lambda value: list(value or []))
-    TOKEN_CACHE = Setting("database", str)
+    AUTHORITY: Setting[str | None] = Setting(
+        None,
+        _optional,
+        "An Entra ID authority: ``https://login.microsoftonline.com/<tenant-id>`` for one "
+        "organisation, ``.../organizations`` or ``.../common`` for several (then see "
+        ":setting:`ALLOWED_TENANTS`), or a B2C or External ID (CIAM) authority. Set exactly "
+        "one of ``AUTHORITY`` and :setting:`OIDC_AUTHORITY` (:check:`msal_django.E004`); it "
+        "must be an ``https`` URL (:check:`msal_django.E005`).",
+        default_text="required, or :setting:`OIDC_AUTHORITY`",
+    )
+    OIDC_AUTHORITY: Setting[str | None] = Setting(
+        None,
+        _optional,
+        "Instead of :setting:`AUTHORITY`: the issuer URL of any other OpenID Connect provider "
+        "(Keycloak, Auth0, Okta...), passed to MSAL as ``oidc_authority``. MSAL reads "
+        "``<OIDC_AUTHORITY>/.well-known/openid-configuration``.",
+        default_text="required, or :setting:`AUTHORITY`",
+    )
+    INSTANCE_DISCOVERY = Setting(
+        True,
+        bool,
+        "MSAL's instance discovery against Microsoft. Set it to ``False`` for authorities "
+        "Microsoft does not know: the :doc:`local provider </topics/testing>`, private "
+        "clouds.",
+    )
+    SCOPES: Setting[list[str]] = Setting(
+        [],
+        lambda value: list(value or []),
+        'Scopes asked for at sign-in, such as ``["User.Read"]``. MSAL adds ``openid``, '
+        "``profile`` and ``offline_access`` itself and refuses them here "
+        "(:check:`msal_django.E007`). :func:`msal_django.get_token` can ask for more later.",
+    )
+    TOKEN_CACHE = Setting(
+        "database",
+        str,
+        'Where token caches live: ``"database"`` (the ``CachedAccount`` model on your '
+        'database) or ``"redis"`` (a django-redis cache, or :setting:`REDIS_CLIENT`). See '
+        ":doc:`/topics/stores`.",
+    )
     REDIS_CACHE_ALIAS = Setting(
         None,  # unset, so that a check can tell it from an explicit "default"
         lambda value: str(value or "default"),
-        "The django-redis cache holding tokens when ``REDIS_CLIENT`` is unset.",
+        "The ``CACHES`` alias of the django-redis cache that holds tokens when "
+        ':setting:`TOKEN_CACHE` is ``"redis"``. Set it or :setting:`REDIS_CLIENT`, not both '
+        "(:check:`msal_django.E030`). Checked by :check:`msal_django.E016` and "
+        ":check:`msal_django.E017`.",
+        default_text='``"default"`` (unless :setting:`REDIS_CLIENT` is set)',
     )
     REDIS_CLIENT: Setting[str | None] = Setting(
         None,
         _optional,
-        "Dotted path of a callable returning a redis-py client (instead of the alias).",
+        "Instead of a django-redis cache: the dotted path of a callable returning a redis-py "
+        'client (``"redis.Redis"``, ``"redis.cluster.RedisCluster"``, a factory of yours '
+        "returning a Sentinel master or a managed cluster's client). It is called once per "
+        "settings change, with :setting:`REDIS_CLIENT_OPTIONS` (:check:`msal_django.E031`). "
+        "See :doc:`/topics/stores`.",
     )
     REDIS_CLIENT_OPTIONS: Setting[dict[str, Any]] = Setting(
-        {}, lambda value: dict(value or {}), "Keyword arguments ``REDIS_CLIENT`` is called with."
+        {},
+        lambda value: dict(value or {}),
+        "Keyword arguments :setting:`REDIS_CLIENT` is called with (``host``, ``port``, "
+        "``ssl``, ``password``, ``socket_timeout``...; :check:`msal_django.E032`). Replica "
+        "reads (``read_from_replicas``, ``load_balancing_strategy``) are refused "
+        "(:check:`msal_django.E033`).",
     )
     REDIS_KEY_PREFIX = Setting(
         "msal_django",
         str,
-        "The keys' prefix with ``REDIS_CLIENT`` (the alias uses its cache's KEY_PREFIX).",
+        "With :setting:`REDIS_CLIENT`, keys are ``<REDIS_KEY_PREFIX>:<client id>:"
+        "<home_account_id>`` (the alias uses its cache's ``KEY_PREFIX``). No braces "
+        "(:check:`msal_django.E034`): a hash tag would put every account on one cluster node.",
     )
     REDIS_WAIT_REPLICAS = Setting(
-        0, int, "Replicas that must confirm a removal (and, best effort, a write) with ``WAIT``."
+        0,
+        int,
+        "Replicas that must confirm a removal (and, best effort, a write) with ``WAIT`` "
+        "(``1`` on a cluster or Sentinel with one replica per primary): a logout they do not "
+        "confirm is recorded and applied again until they do, so a failover cannot bring "
+        "tokens back (:check:`msal_django.E035`).",
     )
     REDIS_WAIT_TIMEOUT = Setting(
         0.5,
         seconds,
-        "Seconds ``WAIT`` waits for ``REDIS_WAIT_REPLICAS``; never more than half the "
-        "Redis client's socket timeout.",
+        "Seconds ``WAIT`` waits for :setting:`REDIS_WAIT_REPLICAS`; never more than half the "
+        "Redis client's socket timeout (``SOCKET_TIMEOUT``, ``socket_timeout``), since a "
+        "longer ``WAIT`` would time the connection out and fail the request.",
         check="msal_django.E018",
     )
     REDIS_TTL_MARGIN = Setting(
         24 * 3600,
         _whole_seconds,
-        "Seconds a Redis key outlives ``REFRESH_TOKEN_LIFETIME``; a ``timedelta`` too.",
+        "Seconds a Redis key outlives :setting:`REFRESH_TOKEN_LIFETIME`: each write sets the "
+        "key's time to live to their sum, so the keys of abandoned accounts leave Redis on "
+        "their own.",
         check="msal_django.E018",
     )
     REDIS_PENDING_CHECK_INTERVAL = Setting(
         1.0,
         seconds,
-        "Seconds between a process's checks for removals recorded while Redis was down.",
+        "A logout made while Redis is unavailable is recorded in the database; every process "
+        "looks at those records at least this often (seconds) before it reads Redis, and "
+        "such a logout waits this long before it returns. See "
+        ":ref:`when Redis is down <stores-redis-outage>`.",
         check="msal_django.E018",
     )
-    ENCRYPTION_KEYS = Setting(None, _encryption_keys)
+    ENCRYPTION_KEYS = Setting(
+        None,
+        _encryption_keys,
+        "Secrets (32 characters or more, :check:`msal_django.E009`) from which the token "
+        "encryption keys are derived, newest first: the first encrypts, all of them decrypt, "
+        "and data is re-encrypted with the first on its next write. By default "
+        "``[SECRET_KEY, *SECRET_KEY_FALLBACKS]``, so rotating Django's key the documented way "
+        "(old key moved to ``SECRET_KEY_FALLBACKS``) rotates these without signing anyone "
+        "out.",
+        default_text="derived from ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS``",
+    )
     ACCESS_TOKENS_IN_MEMORY = Setting(
         1000,
         int,
-        "Accounts (and callers of ``get_token_on_behalf_of``) whose access tokens each "
-        "process keeps in memory between requests (an LRU), so a cache hit reads only the "
-        "partition's version from the store; 0 keeps none (each hit loads and decrypts the "
-        "partition).",
+        "How many accounts' access tokens each process keeps in memory between requests "
+        "(least recently used dropped first; the on-behalf-of tokens of one caller of your "
+        "API count as one account), so that a cache hit of ``get_token`` or "
+        "``get_token_on_behalf_of`` reads only the partition's version from the store "
+        "instead of loading and decrypting it. ``0`` keeps none; a whole number >= 0 "
+        "(:check:`msal_django.E024`). A logout or rewrite anywhere still takes effect on the "
+        "next call, on any host: see :ref:`tokens in memory <tokens-in-memory>`.",
     )
-    HTTP_CLIENT: Setting[str | None] = Setting(None, _optional)
+    HTTP_CLIENT: Setting[str | None] = Setting(
+        None,
+        _optional,
+        "The dotted path of a callable returning the ``requests.Session``-like object MSAL "
+        "uses to talk to the provider: proxies, a private CA, extra headers "
+        "(:check:`msal_django.E010`). It is called once per thread. "
+        '``"msal_django.testing.http_client"`` trusts the '
+        ":doc:`local provider </topics/testing>`.",
+        default_text="``None`` (MSAL's own ``requests.Session``)",
+    )
     TIMEOUT = Setting(
         10,
         seconds,
-        "Seconds each HTTP request to the provider may wait: MSAL's own HTTP client's, and "
-        "each request of an ``HTTP_CLIENT`` session that sets no timeout of its own.",
+        "Seconds each request to the provider may take, through MSAL's own HTTP client or the "
+        ":setting:`HTTP_CLIENT` session (unless the caller passes its own timeout): a "
+        "provider that stops answering gives a 503 page, not a hung worker.",
         check="msal_django.E022",
     )
-    REDIRECT_URI: Setting[str | None] = Setting(None, _optional)
-    POST_LOGOUT_REDIRECT_URI: Setting[str | None] = Setting(None, _optional)
-    PROVIDER_LOGOUT = Setting(True, bool)
-    CREATE_USERS = Setting(True, bool)
-    UPDATE_USERS = Setting(True, bool)
-    MAX_PENDING_SIGN_INS = Setting(5, int)
+    REDIRECT_URI: Setting[str | None] = Setting(
+        None,
+        _optional,
+        "The absolute URL of the ``msal_django:callback`` view, when it cannot be built from "
+        "the request (behind a proxy that does not pass the scheme or host; "
+        ":check:`msal_django.E011`). It must be registered in the app registration exactly.",
+        default_text="``None`` (built from the request)",
+    )
+    POST_LOGOUT_REDIRECT_URI: Setting[str | None] = Setting(
+        None,
+        _optional,
+        "Where the provider sends the browser after its own sign-out "
+        "(:check:`msal_django.E011`). Register it in the app registration.",
+        default_text="``None`` (Django's ``LOGOUT_REDIRECT_URL``, or ``/``, made absolute)",
+    )
+    PROVIDER_LOGOUT = Setting(
+        True,
+        bool,
+        "After signing out here, send the browser on to the provider's end-session endpoint, "
+        "which signs the person out there too (and, with Entra ID, of the other apps that use "
+        "front-channel logout). ``False`` signs out of this site only.",
+    )
+    CREATE_USERS = Setting(
+        True,
+        bool,
+        "Create a Django user on someone's first sign-in (and on a first call of your API "
+        "with a delegated token). ``False`` admits only people whose identity is already "
+        "linked to a user (``UserIdentity``); anyone else gets a 403 page.",
+    )
+    UPDATE_USERS = Setting(
+        True,
+        bool,
+        "Copy name and email from the ID token onto the Django user at each sign-in. "
+        "``False`` keeps local edits.",
+    )
+    MAX_PENDING_SIGN_INS = Setting(
+        5,
+        int,
+        "Sign-ins started but not finished kept per session (several tabs signing in at "
+        "once). Each is single-use; the oldest is dropped first.",
+    )
     REFRESH_TOKEN_LIFETIME = Setting(
         90 * 24 * 3600,
         _whole_seconds,
-        "Seconds; a ``timedelta`` is accepted too.",
+        "How long a refresh token lives unused (Entra ID's default is 90 days). MSAL does not "
+        'record it, so the admin\'s "refresh token expires" column, ``msal_purge --expired`` '
+        "and the Redis key's time to live count it from the account's last write.",
         check="msal_django.E022",
     )
     REFRESH_RACE_GRACE = Setting(
         1.0,
         seconds,
-        "Seconds to wait for a concurrent refresh before taking a refused refresh token "
-        "for dead (providers that rotate refresh tokens strictly).",
+        "When the provider refuses a refresh token, how long to wait for a concurrent "
+        "request's newer tokens before taking the account's tokens for revoked and removing "
+        "them. It matters for providers that rotate refresh tokens strictly; Entra ID does "
+        "not.",
         check="msal_django.E022",
     )
     LOGOUT_TOKEN_MAX_AGE = Setting(
         300,
         _whole_seconds,
-        "Seconds a back-channel logout token is accepted after its ``iat``.",
+        "A back-channel ``logout_token`` older than this (by its ``iat``) is refused.",
         check="msal_django.E021",
     )
     CLOCK_SKEW = Setting(
         60,
         _whole_seconds,
-        "Seconds of clock difference tolerated with the provider (``iat``, ``exp``).",
+        "Tolerated difference between your clock and the provider's, applied to the ``iat`` "
+        "and ``exp`` of back-channel logout tokens, and to the ``exp`` and ``nbf`` of the "
+        "access tokens your API is called with.",
         check="msal_django.E021",
     )
 
@@ -216,56 +372,67 @@ class Settings:
         ["roles", "groups"],
         lambda value: list(value or []),
         "ID-token claims whose values (app roles, group object ids) are mapped to groups "
-        "and flags at each sign-in.",
+        "and flags at each sign-in (:doc:`/topics/authorization`).",
     )
     GROUP_MAP: Setting[dict[str, str]] = Setting(
         {},
         lambda value: dict(value or {}),
-        "Claim value (an app role, a group object id) -> the Django group it grants.",
+        "Claim value (an app role, a group object id) -> the Django group it grants (created "
+        "if missing). The user's groups from the provider are set to exactly these at each "
+        "sign-in; groups granted by hand stay.",
     )
     MIRROR_GROUPS = Setting(
         False,
         bool,
-        "Also grant a Django group named after each claim value ``GROUP_MAP`` leaves "
+        "Also grant a Django group named after each claim value :setting:`GROUP_MAP` leaves "
         "unmapped (created if missing).",
     )
     FLAG_MAP: Setting[dict[str, list[str]]] = Setting(
         {},
         lambda value: {flag: list(values) for flag, values in (value or {}).items()},
-        "User flag (``is_staff``, ``is_superuser``) -> the claim values that set it; a flag "
-        "named here is cleared at sign-in when none of its values is present.",
+        "User flag -> the claim values that set it: "
+        '``{"is_staff": [values], "is_superuser": [values]}``. A flag named here is set '
+        "at sign-in when one of its values is present and cleared when none is; flags not "
+        "named are left alone.",
     )
     ALLOWED_TENANTS: Setting[frozenset[str] | None] = Setting(
         None,
         lambda value: None if value is None else frozenset(str(t).lower() for t in value),
-        "Tenant ids (``tid``) allowed to sign in, lower-cased; ``None``: any tenant the "
-        "authority admits.",
+        "Tenant ids (``tid``) that may sign in (compared lower-cased); any other gets a 403 "
+        "page and nothing is stored. A multi-tenant authority (``organizations``, "
+        "``common``) without it: :check:`msal_django.W040`.",
+        default_text="``None`` (any tenant the authority admits)",
     )
     GRAPH_URL = Setting(
         "https://graph.microsoft.com/v1.0",
         lambda value: str(value).rstrip("/"),
-        "Microsoft Graph's base URL, where group overage is resolved "
-        "(``/me/transitiveMemberOf``); the token's ``_claim_sources`` is never used.",
+        "Microsoft Graph's base URL, where Entra's group overage is read "
+        "(``/me/transitiveMemberOf``, every page; :check:`msal_django.E041`); the token's "
+        "``_claim_sources`` is never used.",
     )
     GRAPH_SCOPES: Setting[list[str]] = Setting(
         ["GroupMember.Read.All"],
         lambda value: list(value or []),
         "Scopes of the user's token for reading their group memberships on overage "
-        "(``GroupMember.Read.All``, or ``Directory.Read.All``).",
+        "(``GroupMember.Read.All``, or ``Directory.Read.All``; admin consent needed).",
     )
     KEEP_GROUPS_ON_GRAPH_ERROR = Setting(
         False,
         bool,
-        "When group overage cannot be resolved (Graph down or refusing), sign the user in "
-        "with the groups and flags they had, instead of refusing the sign-in.",
+        "When group overage cannot be read from Graph (down or refusing), sign the user in "
+        "with the groups and flags of their last sign-in, instead of refusing the sign-in "
+        "(403 or 503).",
     )
 
     # -- protected APIs (msal_django.api, msal_django.drf, msal_django.downstream) --
     API_AUDIENCES: Setting[list[str]] = Setting(
         None,
         _audiences,
-        "The ``aud`` values a bearer token for this site's API may carry; by default the "
-        "client id and its Application ID URI ``api://<CLIENT_ID>``.",
+        "The ``aud`` values an access token for your API may carry (``require_token``, "
+        "``msal_django.drf``; :doc:`/topics/api`). By default your client id and "
+        "``api://<CLIENT_ID>``, the Application ID URI Entra suggests; list yours if you "
+        "chose another.",
+        default_text='``None`` (``[CLIENT_ID, "api://<CLIENT_ID>"]``)',
     )
 
 

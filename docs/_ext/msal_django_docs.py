@@ -1,16 +1,18 @@
 """Reference pages read from msal-django's code, so they cannot drift from it.
 
 ``.. msal-settings::`` documents every ``MSAL_DJANGO`` key: its name, default and help
-come from ``msal_django/conf.py`` (:func:`read_settings` is the one place that knows how
-conf.py declares them). The directive's content may add prose to a setting::
+come from ``msal_django/conf.py`` (``settings_reference.read_settings`` is the one place
+that knows how conf.py declares them; README's settings table is written from the same
+help). A setting is described once, by its help in the code, so the directive's content
+stays empty: prose given there for a setting, as in ::
 
     .. msal-settings::
 
        TOKEN_CACHE
           More about it, in reStructuredText.
 
-The build fails (a warning under ``-W``) on prose for a setting the code no longer has,
-and on a setting with neither a docstring in the code nor prose here.
+fails the build (a warning under ``-W``) with a pointer to the help to move it into, as
+does prose for a setting the code no longer has and a setting without help in the code.
 
 ``.. msal-checks::`` lists every system check (``msal_django.E001``...) with its message
 and hint, read from the ``msal_django/checks/`` modules.
@@ -22,15 +24,14 @@ nitpicky mode (``-n``) a link to a setting or check that does not exist fails th
 from __future__ import annotations
 
 import ast
-import inspect
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from docutils import nodes
 from docutils.statemachine import StringList
+from settings_reference import ACCEPTS, default_rst, read_settings
 from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -42,29 +43,6 @@ CHECK_ID = re.compile(r"^msal_django\.[EW]\d{3}$")
 
 
 # -- reading the code ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: Any
-    help: str  # reStructuredText from the code; "" when the code has none
-    duration: bool  # a number of seconds, or a timedelta
-
-
-def read_settings() -> list[Setting]:
-    """Every setting, in declaration order, from ``msal_django.conf``.
-
-    conf.py declares each key once, as a ``conf.Setting`` in ``conf.SETTINGS`` (name ->
-    its default, its help and whether it is a duration). Adapt this function, and only
-    this one, when conf.py declares its settings differently.
-    """
-    from msal_django import conf
-
-    return [
-        Setting(name, setting.default, _cleandoc(setting.help), setting.duration)
-        for name, setting in conf.SETTINGS.items()
-    ]
 
 
 @dataclass(frozen=True)
@@ -133,33 +111,11 @@ def _text(node: ast.expr | None) -> str:
     return "…" if node is not None else ""
 
 
-def _cleandoc(doc: str) -> str:
-    return inspect.cleandoc(doc) if doc else ""
-
-
 # -- writing the pages -----------------------------------------------------------------
 
 
 def _escape(text: str) -> str:
     return re.sub(r"([\\`*_|\[\]<>])", r"\\\1", text)
-
-
-def _duration(seconds: float) -> str:
-    left = timedelta(seconds=seconds)
-    parts = []
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
-        count, rest = divmod(left.total_seconds(), size)
-        if count:
-            parts.append(f"{int(count)} {unit}{'s' if count != 1 else ''}")
-        left = timedelta(seconds=rest)
-    return ", ".join(parts) or "0 seconds"
-
-
-def _default(setting: Setting) -> str:
-    text = f"``{setting.default!r}``"
-    if setting.duration and isinstance(setting.default, int | float) and setting.default >= 60:
-        text += f" ({_duration(setting.default)})"
-    return text
 
 
 def _prose(content: StringList) -> dict[str, list[str]]:
@@ -196,9 +152,16 @@ class SettingsDirective(SphinxDirective):
         lines: list[str] = []
         for setting in settings:
             extra = prose.get(setting.name, [])
-            if not setting.help and not any(line.strip() for line in extra):
+            if not setting.help:
                 logger.warning(
-                    "msal-settings: %s has no docstring in msal_django/conf.py and no prose here",
+                    "msal-settings: %s has no help in msal_django/conf.py",
+                    setting.name,
+                    location=self.get_location(),
+                )
+            elif any(line.strip() for line in extra):
+                logger.warning(
+                    "msal-settings: %s is described in msal_django/conf.py already: move "
+                    "this prose into its help there",
                     setting.name,
                     location=self.get_location(),
                 )
@@ -208,10 +171,10 @@ class SettingsDirective(SphinxDirective):
                 setting.name,
                 "~" * len(setting.name),
                 "",
-                f":Default: {_default(setting)}",
+                f":Default: {default_rst(setting)}",
             ]
             if setting.duration:
-                lines.append(":Accepts: a number of seconds, or a ``datetime.timedelta``")
+                lines.append(f":Accepts: {ACCEPTS}")
             lines.append("")
             if setting.help:
                 lines += [*setting.help.splitlines(), ""]

@@ -110,7 +110,7 @@ def floor_parts(idp, state: str):
     """What the floor reuses across calls: the keys and one MSAL application with its cache."""
     from django.conf import settings
 
-    from msal_django.crypto import Keyring
+    from msal_django.stores.sealing import Keyring
 
     app, cache = msal_app(idp)
     cache.deserialize(state)
@@ -313,8 +313,8 @@ def bench_backchannel(idp, args, user, home_account_id, state, get_token_us) -> 
     from django.test import RequestFactory
     from django.test.utils import CaptureQueriesContext
 
-    from msal_django import channel_views
     from msal_django.models import SignInSession
+    from msal_django.signout import channels
     from msal_django.stores import AccountInfo, get_store
 
     def add_sessions(count: int, subject: str, home: str) -> None:
@@ -348,7 +348,7 @@ def bench_backchannel(idp, args, user, home_account_id, state, get_token_us) -> 
         )
         with CaptureQueriesContext(connection) as captured:
             start = clock.perf_counter()
-            response = channel_views.backchannel_logout(request)
+            response = channels.backchannel_logout(request)
             timings.append(clock.perf_counter() - start)
         assert response.status_code == 200, response.content
         assert not SignInSession.objects.filter(subject=sample["sub"]).exists()

@@ -3,8 +3,8 @@
 Purge runs on the database store, on one Redis (a django-redis alias) and on a Redis
 Cluster of its own (``REDIS_CLIENT``, six redis-server processes, stopped at the end).
 
-- purge of N accounts with msal_django.purge.purge beside a naive loop over
-  msal_django.accounts.remove_account (timed on a sample, per account), with the Python
+- purge of N accounts with msal_django.signout.purge.purge beside a naive loop over
+  msal_django.signout.removal.remove_account (timed on a sample, per account), with the Python
   heap peak of each purge size (bounded: the same for 10,000 and N accounts);
 - the admin changelist page with 100 and with N accounts: queries and time.
 """
@@ -116,9 +116,9 @@ def fill(count: int, blob: bytes) -> list[str]:
 
 
 def purge_figures(accounts: int, blob: bytes, store: str = "") -> list[tuple[str, str]]:
-    from msal_django.accounts import remove_account
     from msal_django.models import CachedAccount
-    from msal_django.purge import purge, select_accounts
+    from msal_django.signout.purge import purge, select_accounts
+    from msal_django.signout.removal import remove_account
     from msal_django.stores import get_store
 
     rows = []
@@ -208,10 +208,11 @@ def main() -> int:
     configure(args.db, args.redis_url)
     from django.core.management import call_command
 
-    from msal_django.crypto import encrypt
+    from msal_django.conf import msal_settings
+    from msal_django.stores.sealing import keyring
 
     call_command("migrate", verbosity=0)
-    blob = encrypt("x" * STATE_SIZE, "bench")
+    blob = keyring(msal_settings.ENCRYPTION_KEYS).encrypt("x" * STATE_SIZE, "bench")
 
     rows = purge_figures(args.accounts, blob)
     with msal_django_settings(TOKEN_CACHE="redis"):

@@ -6,11 +6,16 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from .exceptions import InteractionRequired, MsalDjangoError, ProviderError, StoreUnavailable
+from msal_django.exceptions import (
+    InteractionRequired,
+    MsalDjangoError,
+    ProviderError,
+    StoreUnavailable,
+)
 
 if TYPE_CHECKING:
-    from .downstream import get_app_token, get_token_on_behalf_of
-    from .tokens import aget_token, aget_token_for_user, get_token, get_token_for_user
+    from msal_django.tokens import aget_token, aget_token_for_user, get_token, get_token_for_user
+    from msal_django.webapi.downstream import get_app_token, get_token_on_behalf_of
 
 __all__ = [
     "InteractionRequired",
@@ -32,8 +37,8 @@ _LAZY = {
     "aget_token_for_user": "tokens",
     "get_token": "tokens",
     "get_token_for_user": "tokens",
-    "get_token_on_behalf_of": "downstream",
-    "get_app_token": "downstream",
+    "get_token_on_behalf_of": "webapi.downstream",
+    "get_app_token": "webapi.downstream",
 }
 
 

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import sys
-from typing import Any
-
 from django.apps import AppConfig
 from django.core import checks
 from django.utils.translation import gettext_lazy as _
@@ -19,9 +16,10 @@ class MsalDjangoConfig(AppConfig):
         from django.core.signals import setting_changed
         from django.db.models.signals import pre_delete
 
-        from . import redact, session_index
-        from .accounts import on_user_deleted, on_user_logged_out
-        from .checks import check_settings
+        from msal_django import conf, redact
+        from msal_django.checks import check_settings
+        from msal_django.signout import session_index
+        from msal_django.signout.removal import on_user_deleted, on_user_logged_out
 
         redact.install()
         checks.register(check_settings)
@@ -34,18 +32,5 @@ class MsalDjangoConfig(AppConfig):
             on_user_deleted, sender=get_user_model(), dispatch_uid="msal_django.user_deleted"
         )
 
-        def on_setting_changed(setting: str, **kwargs: Any) -> None:
-            if setting == "CACHES" and "msal_django.stores.redis_client" in sys.modules:
-                sys.modules["msal_django.stores.redis_client"].reset()  # REDIS_CACHE_ALIAS
-            if setting in ("MSAL_DJANGO", "SECRET_KEY", "SECRET_KEY_FALLBACKS"):
-                # Nothing to reset before first use (MSAL is not loaded at start-up).
-                for name in (
-                    "msal_django.client",
-                    "msal_django.stores.redis_client",
-                    "msal_django.token_memory",
-                ):
-                    module = sys.modules.get(name)
-                    if module is not None:
-                        module.reset()  # built again on next use
-
-        setting_changed.connect(on_setting_changed, weak=False, dispatch_uid="msal_django.conf")
+        # What is built from the settings registers its reset (conf.resets_on_change).
+        setting_changed.connect(conf.setting_changed, dispatch_uid="msal_django.conf")

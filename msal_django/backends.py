@@ -17,11 +17,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, router, transaction
 from django.http import HttpRequest
 
-from . import identity_lookup
-from .authorization import AuthorizationHooks, TokenSource
-from .conf import msal_settings
-from .models import UserIdentity
-from .redact import loggable
+from msal_django.conf import msal_settings
+from msal_django.models import UserIdentity
+from msal_django.redact import loggable
+from msal_django.signin import identity_lookup
+from msal_django.signin.authorization import AuthorizationHooks, TokenSource
 
 logger = logging.getLogger("msal_django")
 
@@ -41,7 +41,7 @@ class MsalBackend(AuthorizationHooks, BaseBackend):
     ) -> AbstractBaseUser | None:
         if msal_claims is None or not self.verify_claims(msal_claims):
             return None
-        # Authorization (msal_django.authorization): decided before any user is touched.
+        # Authorization (msal_django.signin.authorization): decided before any user is touched.
         self.check_tenant(msal_claims)
         values = self.authorization_values(msal_claims, msal_sign_in)
         issuer, subject = self.identity_key(msal_claims)
@@ -78,7 +78,7 @@ class MsalBackend(AuthorizationHooks, BaseBackend):
 
         What ``UserIdentity.objects.using(primary).select_related("user").filter(
         issuer=issuer, subject=subject).first()`` returns, read with one cached SQL
-        statement (``msal_django.identity_lookup``): every API request calls it."""
+        statement (``msal_django.signin.identity_lookup``): every API request calls it."""
         return identity_lookup.find_identity(router.db_for_write(UserIdentity), issuer, subject)
 
     # Hooks to override.

@@ -1,15 +1,10 @@
 """The ``MSAL_DJANGO`` settings dict, each key declared once, read in one place.
 
-Each key is a ``Setting`` on ``Settings``: its default, how its value is read, its help
-(its only description: the documentation's settings reference and README's settings table
-are generated from it), and for a duration the system check that validates it.
-``DEFAULTS``, the checks and the docs are derived from them. After editing a help, run
-``python docs/_ext/settings_reference.py`` to rewrite README's table.
-
-Every read goes to ``django.conf.settings`` afresh; what is built from the settings (the
-MSAL app, the Redis client and key locator, the token memory) is dropped on Django's
-``setting_changed`` (``apps.py``), so ``override_settings`` and pytest-django's
-``settings`` fixture just work.
+Each key is a ``Setting`` on ``Settings``: its default, how it is read, its help (its
+only description: the settings reference and README's table are generated from it; run
+``python docs/_ext/settings_reference.py`` after editing one) and, for a duration, its
+system check. Every read goes to ``django.conf.settings`` afresh; what is built from the
+settings registers its reset with ``resets_on_change``, called on ``setting_changed``.
 """
 
 from __future__ import annotations
@@ -19,11 +14,30 @@ from typing import Any, Generic, TypeVar, overload
 
 from django.conf import settings
 
-from .redact import Secret
+from msal_django.redact import Secret
 
 T = TypeVar("T")
 
 TOKEN_CACHES = ("database", "redis")
+SETTINGS_READ = ("MSAL_DJANGO", "SECRET_KEY", "SECRET_KEY_FALLBACKS")
+_resets: list[tuple[frozenset[str], Callable[[], None]]] = []
+
+
+def resets_on_change(*names: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """Register a ``reset()``, called when a setting of ``names`` (``SETTINGS_READ``) changes."""
+
+    def register(reset: Callable[[], None]) -> Callable[[], None]:
+        _resets.append((frozenset(names or SETTINGS_READ), reset))
+        return reset
+
+    return register
+
+
+def setting_changed(setting: str, **kwargs: Any) -> None:
+    """Django's ``setting_changed`` (connected in ``apps.py``): what was built is dropped."""
+    for names, reset in list(_resets):
+        if setting in names:
+            reset()
 
 
 def seconds(value: Any) -> float:
@@ -40,15 +54,10 @@ def configured(name: str) -> Any:
 
 
 class Setting(Generic[T]):
-    """One key of ``MSAL_DJANGO``: read as ``msal_settings.<NAME>``.
-
-    ``help`` is the key's whole description, one paragraph of reStructuredText (the roles
-    ``:setting:``, ``:check:``, ``:doc:``, ``:ref:`` and ``:func:`` may link): the settings
-    reference and README's settings table are generated from it. ``default_text`` says what
-    the default means where ``repr(default)`` alone would mislead (``None`` for a required
-    key). ``check`` names the system check that validates a duration (a number of seconds,
-    or a ``timedelta``); it is None for any other kind of setting.
-    """
+    """One key of ``MSAL_DJANGO``: read as ``msal_settings.<NAME>``. ``help`` is its whole
+    description (reStructuredText; ``:setting:``, ``:check:``, ``:doc:``, ``:ref:``,
+    ``:func:`` link); ``default_text`` says what the default means where its repr would
+    mislead; ``check`` names the system check of a duration (seconds or a timedelta)."""
 
     name: str
 
@@ -104,24 +113,21 @@ def _credential(value: Any) -> str | dict[str, Any] | None:
 
 
 def _audiences(value: Any) -> list[str]:
-    if value:
-        return [str(audience) for audience in value]
     client_id = str(configured("CLIENT_ID") or "")
-    return [client_id, f"api://{client_id}"] if client_id else []
+    default = [client_id, f"api://{client_id}"] if client_id else []
+    return [str(audience) for audience in value] if value else default
 
 
 def _encryption_keys(value: Any) -> tuple[str | bytes, ...]:
     if value:
         return tuple(value)
-    # Derived from Django's own keys, so rotating SECRET_KEY (old one moved to
-    # SECRET_KEY_FALLBACKS) rotates the token encryption keys without sign-outs.
+    # Derived from Django's keys: rotating SECRET_KEY rotates them, without sign-outs.
     fallbacks = getattr(settings, "SECRET_KEY_FALLBACKS", [])
     return (settings.SECRET_KEY, *fallbacks)
 
 
 class Settings:
-    """Typed access to ``settings.MSAL_DJANGO``, one ``Setting`` per key, in the order
-    the settings reference lists them."""
+    """Typed access to ``settings.MSAL_DJANGO``: one ``Setting`` per key, in docs order."""
 
     CLIENT_ID = Setting(
         None,
@@ -367,7 +373,7 @@ class Settings:
         check="msal_django.E021",
     )
 
-    # -- authorization from the identity provider (msal_django.authorization) --
+    # -- authorization from the identity provider (msal_django.signin.authorization) --
     ROLE_CLAIMS: Setting[list[str]] = Setting(
         ["roles", "groups"],
         lambda value: list(value or []),
@@ -424,7 +430,7 @@ class Settings:
         "(403 or 503).",
     )
 
-    # -- protected APIs (msal_django.api, msal_django.drf, msal_django.downstream) --
+    # -- protected APIs (msal_django.webapi) --
     API_AUDIENCES: Setting[list[str]] = Setting(
         None,
         _audiences,

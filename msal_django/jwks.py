@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import jwt
 import requests
 
-from . import client
-from .conf import msal_settings
-from .exceptions import ProviderError
-from .redact import describe
+from msal_django import msal_app
+from msal_django.conf import msal_settings
+from msal_django.exceptions import ProviderError
+from msal_django.redact import describe
 
 ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
@@ -33,7 +33,7 @@ class UnknownSigningKey(ValueError):
 
 
 def expected_jwks_uri() -> str:
-    uri = client.discovery_document().get("jwks_uri")
+    uri = msal_app.discovery_document().get("jwks_uri")
     if not isinstance(uri, str) or not uri.startswith("https://"):
         raise ProviderError(
             "The provider's OpenID configuration has no https jwks_uri.", transient=False
@@ -100,7 +100,7 @@ def _select(keys: list[_Key], kid: str | None, alg: str) -> jwt.PyJWK | None:
 
 
 def _fetch(uri: str) -> list[_Key]:
-    http = client.http_client() or requests.Session()
+    http = msal_app.http_client() or requests.Session()
     try:
         # Not MSAL's throttled client: that caches GETs for a day, defeating the refetch.
         response = http.get(uri, timeout=msal_settings.TIMEOUT)

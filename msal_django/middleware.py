@@ -13,10 +13,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from . import failures
-from .exceptions import InteractionRequired, ProviderError, StoreUnavailable
-from .failures import failure_page
-from .redact import loggable
+from msal_django import failures
+from msal_django.exceptions import InteractionRequired, ProviderError, StoreUnavailable
+from msal_django.failures import failure_page
+from msal_django.redact import loggable
 
 logger = logging.getLogger("msal_django")
 

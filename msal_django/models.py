@@ -32,7 +32,7 @@ class CachedAccount(models.Model):
     )
     created_at = models.DateTimeField(_("first sign-in"), auto_now_add=True)
     updated_at = models.DateTimeField(_("last written"), auto_now=True, db_index=True)
-    # A summary kept on each write (msal_django.summary), so listing never decrypts.
+    # A summary kept on each write (msal_django.stores.summaries), so listing never decrypts.
     access_tokens = models.PositiveSmallIntegerField(_("access tokens"), default=0)
     refresh_tokens = models.PositiveSmallIntegerField(_("refresh tokens"), default=0)
     id_tokens = models.PositiveSmallIntegerField(_("ID tokens"), default=0)
@@ -135,7 +135,7 @@ class PendingRemoval(models.Model):
         return f"{self.home_account_id} ({self.reason})"
 
 
-# -- authorization from the identity provider (msal_django.authorization) -----------------
+# -- authorization from the identity provider (msal_django.signin.authorization) -----------------
 
 
 class ProviderGroup(models.Model):

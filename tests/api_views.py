@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import msal_django
-from msal_django import client
+from msal_django import msal_app
 from msal_django.api import require_token
 from msal_django.drf import BearerTokenAuthentication, HasRoles, HasScopes
 
@@ -44,7 +44,7 @@ async def ame(request: HttpRequest) -> JsonResponse:
 def graph_me(request: HttpRequest) -> JsonResponse:
     """Calls the Graph-like API on behalf of the caller."""
     token = msal_django.get_token_on_behalf_of(request, ["User.Read"])
-    http = client.http_client()
+    http = msal_app.http_client()
     answer = http.get(request.GET["api"], headers={"Authorization": f"Bearer {token}"})
     return JsonResponse({"graph": answer.json(), "status": answer.status_code})
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from django.conf import settings as django_settings
 from django.test import Client
 
-from msal_django import client as msal_client
+from msal_django import msal_app as msal_client
 from msal_django.signals import account_removed
 from msal_django.testing import IdentityProvider
 

@@ -12,9 +12,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from msal_django.authorization import SignInRefused
 from msal_django.backends import MsalBackend
 from msal_django.models import CachedAccount, ProviderGroup, SignInSession, UserIdentity
+from msal_django.signin.authorization import SignInRefused
 
 from .conftest import CLIENT_ID
 

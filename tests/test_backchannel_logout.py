@@ -14,10 +14,11 @@ from django.contrib.sessions.models import Session
 from django.core import checks
 from django.test import Client
 
-from msal_django import jwks, logout_token
+from msal_django import jose, jwks
 from msal_django.constants import SESSION_SID_KEY
-from msal_django.logout_token import BACKCHANNEL_LOGOUT_EVENT
 from msal_django.models import CachedAccount, SignInSession
+from msal_django.signout import logout_token
+from msal_django.signout.logout_token import BACKCHANNEL_LOGOUT_EVENT
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 
 pytestmark = [
@@ -324,12 +325,12 @@ def test_clock_skew_setting_is_honoured(idp, alice_client, settings):
 
 def test_multi_tenant_issuer_template_matches_one_tenant_only():
     template = "https://login.microsoftonline.com/{tenantid}/v2.0"
-    assert logout_token.issuer_matches(
+    assert jose.issuer_matches(
         "https://login.microsoftonline.com/7d4b3a2e-58c4-4b44-9f0e-3d1c6a5b8e90/v2.0", template
     )
-    assert not logout_token.issuer_matches("https://login.microsoftonline.com/a/b/v2.0", template)
-    assert not logout_token.issuer_matches("https://evil.example/x/v2.0", template)
-    assert not logout_token.issuer_matches("https://a/v2.0x", "https://a/v2.0")
+    assert not jose.issuer_matches("https://login.microsoftonline.com/a/b/v2.0", template)
+    assert not jose.issuer_matches("https://evil.example/x/v2.0", template)
+    assert not jose.issuer_matches("https://a/v2.0x", "https://a/v2.0")
 
 
 def test_signed_cookie_sessions_are_refused_by_a_check(settings):
@@ -358,7 +359,7 @@ def test_a_database_failure_is_a_retryable_400_and_the_retry_works(idp, alice_cl
     """Section 2.8: the provider may retry; the jti must not be spent by the failed try."""
     from django.db import DatabaseError
 
-    from msal_django import session_index
+    from msal_django.signout import session_index
 
     real_end_sessions = session_index.end_sessions
 

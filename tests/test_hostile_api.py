@@ -24,11 +24,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import msal_django
-from msal_django import client, jwks
-from msal_django.accounts import caller_account_id, obo_partition_id
+from msal_django import jwks, msal_app
 from msal_django.api import require_token
 from msal_django.drf import BearerTokenAuthentication, HasRoles, HasScopes
 from msal_django.models import CachedAccount, UserIdentity
+from msal_django.signout.removal import caller_account_id, obo_partition_id
 from msal_django.stores import get_store
 from tests.conftest import CLIENT_ID
 from tests.hostile import everyone
@@ -75,7 +75,7 @@ def _view(*permissions):
 def graph_me(request: HttpRequest) -> JsonResponse:
     """Calls the Graph-like API on behalf of the caller (never a token in the answer)."""
     token = msal_django.get_token_on_behalf_of(request, ["User.Read"])
-    answer = client.http_client().get(
+    answer = msal_app.http_client().get(
         request.GET["api"], headers={"Authorization": f"Bearer {token}"}
     )
     return JsonResponse({"graph": answer.json(), "status": answer.status_code})

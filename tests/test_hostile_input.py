@@ -29,10 +29,10 @@ from django.urls import include, path
 from django.views.debug import ExceptionReporter
 
 import msal_django
-from msal_django import logout_token
 from msal_django.constants import FLOWS_KEY, SESSION_SID_KEY
-from msal_django.logout_token import BACKCHANNEL_LOGOUT_EVENT
 from msal_django.models import CachedAccount
+from msal_django.signout import logout_token
+from msal_django.signout.logout_token import BACKCHANNEL_LOGOUT_EVENT
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.hostile import assert_still_signed_in, everyone
 
@@ -206,7 +206,7 @@ def test_the_callback_masks_the_code_and_session_state_in_error_reports(idp, wat
     def database_fails(*args, **kwargs):
         raise DatabaseError("the database went away")
 
-    monkeypatch.setattr("msal_django.session_index.record_sign_in", database_fails)
+    monkeypatch.setattr("msal_django.signout.session_index.record_sign_in", database_fails)
     client = Client(raise_request_exception=False)
     params = pending_callback(idp, client)
     assert params["session_state"]
@@ -727,7 +727,7 @@ def test_a_callback_that_fails_after_the_code_exchange_shows_no_secret_even_with
     def database_fails(*args, **kwargs):
         raise DatabaseError("the database went away")
 
-    monkeypatch.setattr("msal_django.session_index.record_sign_in", database_fails)
+    monkeypatch.setattr("msal_django.signout.session_index.record_sign_in", database_fails)
     settings.DEBUG = True
     client = Client(raise_request_exception=False)
     params = pending_callback(idp, client)

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 import msal_django
 from msal_django.models import CachedAccount
-from msal_django.rows import fetch_one
+from msal_django.stores.rows import fetch_one
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 

@@ -1,5 +1,5 @@
 """``MsalBackend.find_identity`` reads with one cached SQL statement instead of the ORM
-(msal_django.identity_lookup): the same instances as the ORM query, on the primary the
+(msal_django.signin.identity_lookup): the same instances as the ORM query, on the primary the
 router names, with the user loaded; inactive and deleted users as before; subclasses'
 overrides still the one hook; database errors as the ORM raises them; a custom user
 model (a child run with its own ``AUTH_USER_MODEL``). And ``bearer.validate`` parses the
@@ -18,9 +18,10 @@ from django.db import DatabaseError, connections, transaction
 from django.test import Client
 from django.utils import timezone
 
-from msal_django import bearer, jwks
+from msal_django import jwks
 from msal_django.backends import MsalBackend
 from msal_django.models import UserIdentity
+from msal_django.webapi import bearer
 
 from .conftest import CLIENT_ID
 from .identity_checks import assert_same, orm_identity
@@ -85,7 +86,7 @@ def test_a_field_selected_through_sql_of_its_own_is_read_by_the_orm(monkeypatch)
     (``select_format``): the raw read cannot, so such a user model is the ORM's."""
     from django.db.models import BooleanField
 
-    from msal_django import identity_lookup
+    from msal_django.signin import identity_lookup
 
     MsalBackend().authenticate(None, msal_claims=claims())
     monkeypatch.setattr(BooleanField, "select_format", lambda self, c, sql, params: (sql, params))

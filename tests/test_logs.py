@@ -51,7 +51,7 @@ def test_an_error_report_shows_no_code_or_token(idp, monkeypatch, caplog):
     def database_fails(*args, **kwargs):  # stands in for a database that fails right then
         raise DatabaseError("the database went away")
 
-    monkeypatch.setattr("msal_django.session_index.record_sign_in", database_fails)
+    monkeypatch.setattr("msal_django.signout.session_index.record_sign_in", database_fails)
     client = Client(raise_request_exception=False)
     start = client.get("/auth/login/")
     callback = urlsplit(idp.sign_in(start["Location"], "alice"))

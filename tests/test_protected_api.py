@@ -16,11 +16,11 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 import msal_django
-from msal_django import jwks, token_memory
-from msal_django.accounts import obo_partition_id, remove_on_behalf_of_tokens
-from msal_django.downstream import app_partition_id
+from msal_django import jwks
 from msal_django.models import UserIdentity
-from msal_django.stores import get_store
+from msal_django.signout.removal import obo_partition_id, remove_on_behalf_of_tokens
+from msal_django.stores import get_store, token_memory
+from msal_django.webapi.downstream import app_partition_id
 
 from .conftest import CLIENT_ID
 from .races import run_in_threads
@@ -363,7 +363,7 @@ def test_a_logout_removes_the_callers_on_behalf_of_tokens(idp, store_backend, si
 
 @pytest.mark.django_db(transaction=True)
 def test_removing_the_account_removes_its_on_behalf_of_tokens(idp, store_backend):
-    from msal_django.accounts import remove_account
+    from msal_django.signout.removal import remove_account
 
     idp.consent("alice", CLIENT_ID, ["User.Read"])
     assert _graph_me(idp, user_token(idp)).status_code == 200
@@ -416,7 +416,7 @@ def test_a_remembered_on_behalf_of_token_is_served_without_loading_the_partition
 
 
 def _log_alice_out(idp):
-    from msal_django.accounts import remove_accounts_of
+    from msal_django.signout.removal import remove_accounts_of
 
     user = get_user_model().objects.get(username="alice@example.com")
     remove_accounts_of(user, None, reason="backchannel_logout")

@@ -1,4 +1,4 @@
-"""manage.py msal_purge and msal_django.purge: selectors, dry runs, bad arguments, signals."""
+"""msal_purge and msal_django.signout.purge: selectors, dry runs, bad arguments, signals."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from msal_django.models import CachedAccount
-from msal_django.purge import parse_duration, purge, select_accounts
+from msal_django.signout.purge import parse_duration, purge, select_accounts
 from msal_django.stores import AccountInfo, get_store
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]

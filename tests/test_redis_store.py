@@ -27,11 +27,11 @@ from django.test import Client
 
 import msal_django
 from msal_django import tokens
-from msal_django.crypto import Keyring
 from msal_django.models import CachedAccount, PendingRemoval
 from msal_django.stores.redis import _HEAD as REDIS_HEAD
 from msal_django.stores.redis import FORMAT, apply_pending_removals, redis_store
 from msal_django.stores.redis_client import locate
+from msal_django.stores.sealing import Keyring
 
 from .conftest import delete_keys, flush_redis_prefix, redis_client_settings
 from .races import run_in_threads

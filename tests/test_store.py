@@ -58,7 +58,7 @@ def test_tokens_are_encrypted_at_rest(alice_client):
     assert access_token.encode() not in raw
     assert b"refresh_token" not in raw.lower()
     assert b"secret" not in raw
-    assert raw.startswith(b"m1")  # sealed by msal_django.crypto (AES-GCM)
+    assert raw.startswith(b"m1")  # sealed by msal_django.stores.sealing (AES-GCM)
     assert "data" not in repr(row)
     assert access_token not in str(row)
 

@@ -19,11 +19,11 @@ from django.db import connection
 from django.test import Client
 
 import msal_django
-from msal_django import token_memory, tokens
+from msal_django import tokens
 from msal_django.constants import SESSION_SID_KEY
 from msal_django.models import CachedAccount
-from msal_django.stores import AccountInfo, get_store
-from msal_django.token_memory import Remembered, TokenMemory
+from msal_django.stores import AccountInfo, get_store, token_memory
+from msal_django.stores.token_memory import Remembered, TokenMemory
 
 from .conftest import CLIENT_ID, flush_redis_prefix
 from .races import run_in_threads

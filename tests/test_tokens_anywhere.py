@@ -124,7 +124,7 @@ def test_a_session_whose_learned_account_is_gone_looks_again(store_backend, idp,
     other = password_session(user)
     assert other.get("/token/").status_code == 200
     first = alice(idp).home_account_id
-    msal_django.accounts.remove_account(first, user=user, reason="admin")
+    msal_django.signout.removal.remove_account(first, user=user, reason="admin")
     assert other.get("/token/").status_code == 302  # nothing left: sign in
     assert SESSION_LEARNED_ACCOUNT_KEY not in other.session
     sign_in(Client(), "alice")  # a new sign-in elsewhere

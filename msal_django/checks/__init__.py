@@ -11,11 +11,11 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
-from ..conf import DEFAULTS, TOKEN_CACHES
-from ..constants import RESERVED_SCOPES
-from .authorization import check_authorization
-from .common import check_callable, check_durations
-from .redis import check_redis
+from msal_django.checks.authorization import check_authorization
+from msal_django.checks.common import check_callable, check_durations
+from msal_django.checks.redis import check_redis
+from msal_django.conf import DEFAULTS, TOKEN_CACHES
+from msal_django.constants import RESERVED_SCOPES
 
 BACKEND = "msal_django.backends.MsalBackend"
 
@@ -275,7 +275,7 @@ def _check_django_setup() -> list[CheckMessage]:
 
 def _msal_backends() -> list[str]:
     """The entries of AUTHENTICATION_BACKENDS that are MsalBackend or a subclass of it."""
-    from ..backends import MsalBackend
+    from msal_django.backends import MsalBackend
 
     found = []
     for path in settings.AUTHENTICATION_BACKENDS:

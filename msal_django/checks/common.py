@@ -9,7 +9,7 @@ from typing import Any
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
-from ..conf import SETTINGS, seconds
+from msal_django.conf import SETTINGS, seconds
 
 
 def check_durations(config: dict[str, Any], check_id: str) -> list[CheckMessage]:

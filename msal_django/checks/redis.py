@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
-from .common import check_callable, check_durations, check_timeouts
+from msal_django.checks.common import check_callable, check_durations, check_timeouts
 
 
 def check_redis(config: dict[str, Any], configured: dict[str, Any]) -> list[CheckMessage]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..conf import msal_settings
-from .base import AccountInfo, Partition, TokenStore
+from msal_django.conf import msal_settings
+from msal_django.stores.base import AccountInfo, Partition, TokenStore
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -39,11 +39,11 @@ _stores: dict[str, TokenStore] = {}
 def _import_store(name: str) -> TokenStore:
     # Imported on first use: the stores import models, which need the app registry.
     if name == "database":
-        from .database import database_store
+        from msal_django.stores.database import database_store
 
         return database_store
     if name == "redis":
-        from .redis import redis_store
+        from msal_django.stores.redis import redis_store
 
         return redis_store
     raise ValueError(f"Unknown MSAL_DJANGO['TOKEN_CACHE'] {name!r}; run manage.py check.")

@@ -18,16 +18,17 @@ from typing import TYPE_CHECKING, Any
 from django.db import DatabaseError, connections, router
 from django.views.decorators.debug import sensitive_variables
 
-from .. import crypto
-from ..exceptions import StoreUnavailable
-from ..redact import Secret
-from ..rows import fetch_one
+from msal_django.conf import msal_settings
+from msal_django.exceptions import StoreUnavailable
+from msal_django.redact import Secret
+from msal_django.stores import sealing
+from msal_django.stores.rows import fetch_one
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
     from django.db.models import QuerySet
 
-    from ..models import CachedAccount
+    from msal_django.models import CachedAccount
 
 logger = logging.getLogger("msal_django.stores")
 
@@ -73,7 +74,7 @@ class TokenStore(ABC):
     @abstractmethod
     def version(self, home_account_id: str, user_id: Any = None) -> str | None:
         """Only the partition's version (None if absent), read where ``load`` reads: what
-        a remembered token is checked against (``msal_django.token_memory``).
+        a remembered token is checked against (``msal_django.stores.token_memory``).
 
         With ``user_id``, a partition linked to another user reads as absent.
         """
@@ -122,7 +123,7 @@ class TokenStore(ABC):
 
     def newest_account_of(self, user: AbstractBaseUser) -> str | None:
         """The user's most recently written linked account, or None."""
-        from ..models import CachedAccount
+        from msal_django.models import CachedAccount
 
         alias = router.db_for_write(CachedAccount)
         try:
@@ -135,13 +136,14 @@ class TokenStore(ABC):
 
     @sensitive_variables()
     def seal(self, home_account_id: str, state: str) -> bytes:
-        return crypto.encrypt(state, home_account_id)
+        return sealing.keyring(msal_settings.ENCRYPTION_KEYS).encrypt(state, home_account_id)
 
     def unseal(self, home_account_id: str, data: bytes) -> str | None:
         """Decrypt, or None (with a warning that shows no content) if that is impossible."""
         try:
-            return Secret(crypto.decrypt(data, home_account_id))
-        except crypto.InvalidToken:
+            keys = sealing.keyring(msal_settings.ENCRYPTION_KEYS)
+            return Secret(keys.decrypt(data, home_account_id))
+        except sealing.InvalidToken:
             logger.warning(
                 "The token cache of account %s could not be decrypted (tampered with, "
                 "or written with a key no longer configured); treating it as empty.",
@@ -151,7 +153,7 @@ class TokenStore(ABC):
 
 
 def _index_of(user: AbstractBaseUser) -> QuerySet[CachedAccount]:
-    from ..models import CachedAccount  # models need the app registry; stores load later
+    from msal_django.models import CachedAccount  # models need the app registry; stores load later
 
     primary = router.db_for_write(CachedAccount)
     return CachedAccount.objects.using(primary).filter(user_id=user.pk)
@@ -161,7 +163,7 @@ def _index_of(user: AbstractBaseUser) -> QuerySet[CachedAccount]:
 def _newest_sql(alias: str) -> str:
     # A raw indexed query on a hot path (get_token without an account in the session):
     # the ORM's compile step costs more than the query. Only quoted names are interpolated.
-    from ..models import CachedAccount
+    from msal_django.models import CachedAccount
 
     quote = connections[alias].ops.quote_name
     table, column = quote(CachedAccount._meta.db_table), quote("home_account_id")

@@ -10,11 +10,11 @@ from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from ..exceptions import StoreUnavailable
-from ..models import CachedAccount
-from ..rows import fetch_one
-from ..summary import summarize
-from .base import AccountInfo, Partition, TokenStore, new_version
+from msal_django.exceptions import StoreUnavailable
+from msal_django.models import CachedAccount
+from msal_django.stores.base import AccountInfo, Partition, TokenStore, new_version
+from msal_django.stores.rows import fetch_one
+from msal_django.stores.summaries import summarize
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

@@ -8,7 +8,7 @@ Never a replica, which could still hold tokens a logout has removed. Every comma
 touches one key (a batch is a pipeline, split per node on a cluster). The value is one
 string, so a hit is one read and a compare-and-set one script call::
 
-    md1:<version>:<user pk>:<MSAL's serialized cache, sealed by msal_django.crypto>
+    md1:<version>:<user pk>:<MSAL's serialized cache, sealed by msal_django.stores.sealing>
 
 The user's link to the account and the admin's summary stay in the database (a
 ``CachedAccount`` row with ``store="redis"`` and no data).
@@ -41,14 +41,14 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from redis.commands.core import Script
 
-from ..conf import msal_settings
-from ..exceptions import StoreUnavailable
-from ..models import CachedAccount, PendingRemoval
-from ..signals import send_account_removed
-from ..summary import summarize
-from .base import AccountInfo, Partition, TokenStore, new_version
-from .redis_client import locate
-from .redis_wait import REDIS_ERRORS, replicated
+from msal_django.conf import msal_settings
+from msal_django.exceptions import StoreUnavailable
+from msal_django.models import CachedAccount, PendingRemoval
+from msal_django.signals import send_account_removed
+from msal_django.stores.base import AccountInfo, Partition, TokenStore, new_version
+from msal_django.stores.redis_client import locate
+from msal_django.stores.redis_wait import REDIS_ERRORS, replicated
+from msal_django.stores.summaries import summarize
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

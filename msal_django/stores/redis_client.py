@@ -24,7 +24,7 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from ..conf import msal_settings
+from msal_django.conf import SETTINGS_READ, msal_settings, resets_on_change
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -53,6 +53,7 @@ def get_client() -> Any:
     return client
 
 
+@resets_on_change("CACHES", *SETTINGS_READ)
 def reset() -> None:
     """Forget the client and where keys live (settings changed). The client is not
     closed: other threads may be using it; its pools close when it is collected."""

@@ -21,7 +21,7 @@ from typing import Any
 
 from redis.exceptions import RedisClusterException, RedisError
 
-from ..conf import msal_settings
+from msal_django.conf import msal_settings
 
 # RedisClusterException (no slot map, no node reachable) is not a RedisError.
 REDIS_ERRORS = (RedisError, OSError, RedisClusterException)

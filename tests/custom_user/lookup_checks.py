@@ -12,9 +12,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
-from msal_django import identity_lookup, jwks
+from msal_django import jwks
 from msal_django.backends import MsalBackend
 from msal_django.models import UserIdentity
+from msal_django.signin import identity_lookup
 from tests.conftest import CLIENT_ID
 from tests.identity_checks import assert_same, orm_identity
 

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...purge import parse_duration, purge, select_accounts
+from msal_django.signout.purge import parse_duration, purge, select_accounts
 
 MAX_BATCH_SIZE = 100_000
 

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, cast
 from django.db import connections
 from django.db.models import Field
 
-from .models import UserIdentity
-from .rows import fetch_one
+from msal_django.models import UserIdentity
+from msal_django.stores.rows import fetch_one
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper

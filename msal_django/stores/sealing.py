@@ -8,7 +8,7 @@ A sealed cache is ``b"m1" + key id (4 bytes) + nonce (12 bytes) + ciphertext``: 
 key id picks the key without trial decryption, the plaintext is MSAL's serialized cache
 compressed with zlib (it is indented JSON), and the account's ``home_account_id`` is
 bound in as associated data, so a sealed cache copied into another account's partition
-does not open there.
+does not open there. The stores pass the configured secrets (``ENCRYPTION_KEYS``).
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .conf import msal_settings
-
-__all__ = ["InvalidToken", "Keyring", "decrypt", "encrypt", "keyring"]
+__all__ = ["InvalidToken", "Keyring", "keyring"]
 
 FORMAT = b"m1"
 _KEY_ID, _NONCE = 4, 12
@@ -74,14 +72,5 @@ class Keyring:
 
 @lru_cache(maxsize=16)
 def keyring(secrets: tuple[str | bytes, ...]) -> Keyring:
+    """The keys of ``secrets`` (``ENCRYPTION_KEYS``), derived once per distinct tuple."""
     return Keyring(secrets)
-
-
-def encrypt(plaintext: str, context: str) -> bytes:
-    """Seal ``plaintext`` for ``context`` (the account's ``home_account_id``)."""
-    return keyring(msal_settings.ENCRYPTION_KEYS).encrypt(plaintext, context)
-
-
-def decrypt(data: bytes, context: str) -> str:
-    """Open data sealed for ``context`` with any configured key, or raise ``InvalidToken``."""
-    return keyring(msal_settings.ENCRYPTION_KEYS).decrypt(data, context)

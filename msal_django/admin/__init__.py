@@ -25,9 +25,9 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from .accounts import remove_account
-from .models import CachedAccount
-from .session_index import end_sessions
+from msal_django.models import CachedAccount
+from msal_django.signout.removal import remove_account
+from msal_django.signout.session_index import end_sessions
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[CachedAccount]
@@ -203,4 +203,4 @@ class CachedAccountAdmin(_ModelAdmin):
 
 
 # Users' identities and the groups the provider granted them.
-from . import admin_identities  # noqa: E402, F401
+from msal_django.admin import identities  # noqa: E402, F401

@@ -1,25 +1,40 @@
-"""The token layer: ``get_token`` (load the user's partition, acquire silently, save only if
-MSAL changed it), and the sign-in's code redeemed and its tokens stored."""
+"""Tokens for a signed-in user: ``get_token`` and its family.
+
+In: a request (or a user, or an account id) and the scopes of an API.
+Out: an access token string, or ``InteractionRequired`` / ``ProviderError`` /
+``StoreUnavailable``.
+
+A token this process remembers (``msal_django.stores.token_memory``) is served after one
+read of the partition's version (``served``); otherwise the partition is loaded, MSAL
+acquires silently (refreshing if it must), and the new state is saved with
+compare-and-set only if MSAL changed it. A refresh token the provider refuses removes the
+account (``msal_django.signout.removal``). ``acquire_from_state`` serves a sign-in's
+tokens before they are stored (group overage), and ``masked``, ``raise_for`` and
+``remember`` are shared with the web API's on-behalf-of tokens."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from asgiref.sync import sync_to_async
 from django.views.decorators.debug import sensitive_variables
-from msal.oauth2cli.oidc import IdTokenError
 
-from . import client, token_memory
-from .accounts import remove_account
-from .conf import msal_settings
-from .constants import RESERVED_SCOPES, SESSION_ACCOUNT_KEY, SESSION_LEARNED_ACCOUNT_KEY
-from .exceptions import InteractionRequired, ProviderError
-from .redact import Secret, describe
-from .stores import AccountInfo, Partition, TokenStore, get_store, newest_account_of
+from msal_django import msal_app
+from msal_django.conf import msal_settings
+from msal_django.constants import RESERVED_SCOPES, SESSION_ACCOUNT_KEY, SESSION_LEARNED_ACCOUNT_KEY
+from msal_django.exceptions import InteractionRequired, ProviderError
+from msal_django.redact import Secret, describe
+from msal_django.signout.removal import remove_account
+from msal_django.stores import (
+    Partition,
+    TokenStore,
+    get_store,
+    newest_account_of,
+    token_memory,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -143,7 +158,7 @@ def acquire(
     """The token for one account id. With ``user``, an account linked to another user
     reads as absent. Internal: ``get_token_for_user`` is the public way.
 
-    A token this process remembers (``msal_django.token_memory``) is served after one
+    A token this process remembers (``msal_django.stores.token_memory``) is served after one
     read of the partition's version; otherwise the full path runs, one request of the
     account at a time in this process, so concurrent requests share one refresh.
     """
@@ -220,10 +235,10 @@ def _acquire(
                 if version is None:
                     _lost_race(store, home_account_id, scopes)
             if memory is not None and version is not None:
-                _remember(memory, home_account_id, version, scopes, result)
+                remember(memory, home_account_id, version, scopes, result)
             return str(result["access_token"])
         if not _refresh_token_is_dead(result):
-            _raise_for(result, scopes)
+            raise_for(result, scopes)
         # A provider that rotates refresh tokens strictly refuses ours if a concurrent
         # request already used it: retry on the newer partition before giving up on it.
         current = _newer_partition(store, partition, user_id)
@@ -231,11 +246,11 @@ def _acquire(
             partition = current
             continue
         remove_account(home_account_id, user=user, reason="refresh_token_rejected")
-        _raise_for(result, scopes)
+        raise_for(result, scopes)
     raise ProviderError("Too many concurrent refreshes for one account; retry.", transient=True)
 
 
-def _remember(
+def remember(
     memory: token_memory.TokenMemory,
     home_account_id: str,
     version: str,
@@ -292,19 +307,19 @@ def _silent(
     state: str, home_account_id: str, scopes: list[str]
 ) -> tuple[dict[str, Any] | None, str | None]:
     """MSAL's silent acquisition on ``state``: its result, and the new state if it changed."""
-    with client.app_holding(state) as app:
+    with msal_app.app_holding(state) as app:
         account = {"home_account_id": home_account_id, "environment": app.authority.instance}
         try:
             result = app.acquire_token_silent_with_error(scopes, account)
-        except client.TRANSIENT_ERRORS as exc:
+        except msal_app.TRANSIENT_ERRORS as exc:
             raise ProviderError(
                 f"The identity provider could not be reached: {describe(exc)}", transient=True
             ) from None  # MSAL's frames hold the refresh token and the client secret
         cache = app.token_cache
-        return _masked(result), (Secret(cache.serialize()) if cache.has_state_changed else None)
+        return masked(result), (Secret(cache.serialize()) if cache.has_state_changed else None)
 
 
-def _masked(result: dict[str, Any] | None) -> dict[str, Any] | None:
+def masked(result: dict[str, Any] | None) -> dict[str, Any] | None:
     """MSAL's result with its tokens as ``Secret``: no error page shows them."""
     if result is None:
         return None
@@ -328,7 +343,7 @@ def _lost_race(store: TokenStore, home_account_id: str, scopes: list[str]) -> No
     # Newer tokens are stored; ours is valid too, and the newer ones are kept.
 
 
-def _raise_for(result: dict[str, Any] | None, scopes: list[str]) -> NoReturn:
+def raise_for(result: dict[str, Any] | None, scopes: list[str]) -> NoReturn:
     if not result:
         raise InteractionRequired(scopes, error="no_token_in_cache")
     error = str(result.get("error", ""))
@@ -344,7 +359,7 @@ def _raise_for(result: dict[str, Any] | None, scopes: list[str]) -> NoReturn:
     )
 
 
-# -- at sign-in, before anything is stored (msal_django.authorization's overage) ---------
+# -- at sign-in, before anything is stored (msal_django.signin.authorization's overage) ---------
 
 
 @sensitive_variables()
@@ -357,63 +372,4 @@ def acquire_from_state(
     result, new_state = _silent(state, home_account_id, scopes)
     if result and "access_token" in result:
         return str(result["access_token"]), new_state
-    _raise_for(result, scopes)
-
-
-# -- sign-in: the code redeemed, the tokens stored ---------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Redeemed:
-    """A redeemed authorization code: the ID token's claims and the account's tokens."""
-
-    claims: dict[str, Any]
-    home_account_id: str
-    state: str = field(repr=False)  # MSAL's serialized cache: tokens
-
-
-@dataclass(frozen=True, slots=True)
-class NotRedeemed:
-    """The code could not be redeemed; ``error`` says why (an OAuth error or our own)."""
-
-    error: str
-
-
-@sensitive_variables()  # codes, the PKCE verifier and tokens
-def redeem(flow: dict[str, Any], response: dict[str, str]) -> Redeemed | NotRedeemed:
-    """Exchange the code with this thread's MSAL app, on an empty cache of its own.
-
-    Raises ``ProviderError`` when the provider cannot be reached.
-    """
-    with client.app_holding(None) as app:
-        try:
-            result = app.acquire_token_by_auth_code_flow(flow, response)
-        except ValueError:  # MSAL: the response does not match the flow (state)
-            return NotRedeemed("invalid_state")
-        except IdTokenError:  # a wrong nonce, audience or issuer in the ID token
-            return NotRedeemed("invalid_id_token")
-        except client.TRANSIENT_ERRORS as exc:
-            raise ProviderError(describe(exc), transient=True) from None  # code, verifier
-        if "error" in result:
-            return NotRedeemed(str(result["error"]))
-        accounts = app.get_accounts()
-        if len(accounts) != 1:
-            return NotRedeemed("no_account")
-        return Redeemed(
-            claims=result.get("id_token_claims") or {},
-            home_account_id=accounts[0]["home_account_id"],
-            state=Secret(app.token_cache.serialize()),
-        )
-
-
-@sensitive_variables()
-def store_sign_in(redeemed: Redeemed, user: AbstractBaseUser) -> None:
-    """Store a sign-in's tokens for ``user``, replacing the account's (they are the newest).
-
-    Raises ``StoreUnavailable`` when the store does not answer.
-    """
-    claims = redeemed.claims
-    info = AccountInfo(
-        username=str(claims.get("preferred_username", "")), tenant_id=str(claims.get("tid", ""))
-    )
-    get_store().replace(redeemed.home_account_id, redeemed.state, user, info)
+    raise_for(result, scopes)

@@ -21,9 +21,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 from msal.exceptions import MsalServiceError
 
-from .conf import msal_settings
-from .exceptions import ProviderError
-from .redact import describe
+from msal_django.conf import msal_settings, resets_on_change
+from msal_django.exceptions import ProviderError
+from msal_django.redact import describe
 
 # What MSAL raises when the provider cannot be reached or answers 5xx.
 TRANSIENT_ERRORS = (OSError, MsalServiceError)
@@ -33,6 +33,7 @@ _generation = 0
 _discovery: dict[str, dict[str, Any]] = {}
 
 
+@resets_on_change()
 def reset() -> None:
     """Forget every application and cached discovery document (settings changed)."""
     global _generation

@@ -1,7 +1,7 @@
 """Who signed in through the provider, in the Django admin: each user's identities
 (issuer or tenant, subject) and the groups the provider's claims granted them.
 
-Read-only: identities are made by sign-ins, groups by ``msal_django.authorization``.
+Read-only: identities are made by sign-ins, groups by ``msal_django.signin.authorization``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from .models import UserIdentity
+from msal_django.models import UserIdentity
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[UserIdentity]

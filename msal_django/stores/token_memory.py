@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .conf import msal_settings
+from msal_django.conf import msal_settings, resets_on_change
 
 # MSAL takes an access token within five minutes of its expiry for expired; so do we.
 EXPIRY_WINDOW = 5 * 60
@@ -106,6 +106,7 @@ def _build() -> None:
         _built = True
 
 
+@resets_on_change()
 def reset() -> None:
     """Forget every remembered token (settings changed: keys, the client, the store)."""
     global _memory, _built

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, cast
 from django.conf import settings
 from django.db import router, transaction
 
-from .accounts import remove_account
-from .models import SignInSession
+from msal_django.models import SignInSession
+from msal_django.signout.removal import remove_account
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

@@ -14,19 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
 from django.core.cache import cache
 
-from . import client, jwks
-from .conf import msal_settings
-from .exceptions import ProviderError
-from .jwks import ALGORITHMS
-from .redact import loggable
+from msal_django import jose, jwks
+from msal_django.conf import msal_settings
 
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 _TYPES = frozenset({"jwt", "logout+jwt"})
@@ -52,22 +47,6 @@ class LogoutClaims:
     def replay_key(self) -> str:
         digest = hashlib.sha256(f"{self.issuer}\n{self.jti}".encode()).hexdigest()
         return JTI_CACHE_PREFIX + digest
-
-
-def expected_issuer() -> str:
-    """The provider's ``issuer`` (from discovery); raises ``ProviderError`` if unreachable."""
-    issuer = client.discovery_document().get("issuer")
-    if not isinstance(issuer, str) or not issuer:
-        raise ProviderError("The provider's OpenID configuration has no issuer.", transient=False)
-    return issuer
-
-
-def issuer_matches(value: str, expected: str) -> bool:
-    """``value`` is ``expected``; Entra's multi-tenant ``{tenantid}`` stands for one tenant."""
-    if "{tenantid}" not in expected:
-        return value == expected
-    pattern = re.escape(expected).replace(re.escape("{tenantid}"), r"[0-9A-Za-z._-]+")
-    return re.fullmatch(pattern, value) is not None
 
 
 def validate(token: str, *, now: float | None = None) -> LogoutClaims:
@@ -100,57 +79,20 @@ def forget(claims: LogoutClaims) -> None:
 
 
 def _verified_claims(token: str, now: float) -> dict[str, Any]:
-    header = _header(token)
-    alg = header["alg"]
-    kid = header.get("kid")
-    try:
-        key = jwks.signing_key(kid, alg)
-    except jwks.UnknownSigningKey:
-        raise InvalidLogoutToken("The logout token is signed with an unknown key (kid).") from None
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key.key,
-            algorithms=[alg],
-            audience=msal_settings.CLIENT_ID,
-            leeway=msal_settings.CLOCK_SKEW,
-            options={"require": ["iss", "aud", "iat", "jti"], "verify_iss": False},
-        )
-    except jwt.PyJWTError as exc:
-        raise InvalidLogoutToken(f"The logout token is not valid: {loggable(exc)}") from exc
-    except (TypeError, ValueError, OverflowError) as exc:  # a claim PyJWT cannot compare
-        raise InvalidLogoutToken("The logout token has a claim of the wrong type.") from exc
-    return claims
-
-
-def _header(token: str) -> dict[str, Any]:
-    """The JOSE header, every member we read type-checked: it is not signed yet."""
-    if token.count(".") != 2:
-        raise InvalidLogoutToken("The logout token is not a signed JWT (JWS compact form).")
-    try:
-        header: dict[str, Any] = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise InvalidLogoutToken(f"The logout token is malformed: {loggable(exc)}") from exc
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise InvalidLogoutToken("The logout token's header is malformed.") from exc
-    for name in ("alg", "kid", "typ", "cty"):
-        if name in header and not isinstance(header[name], str):
-            raise InvalidLogoutToken(f"The logout token's {name} header is not a string.")
-    alg = header.get("alg")
-    if alg not in ALGORITHMS:
-        raise InvalidLogoutToken(f"The logout token's alg {loggable(alg, 20)!r} is not allowed.")
-    typ = header.get("typ")
-    if typ is not None and typ.lower().removeprefix("application/") not in _TYPES:
-        raise InvalidLogoutToken(f"The logout token's typ {loggable(typ, 40)!r} is not allowed.")
-    # RFC 7515 4.1.11: extensions named in crit must be understood; we understand none.
-    if "crit" in header:
-        raise InvalidLogoutToken("The logout token's crit header names an unsupported extension.")
-    return header
+    header = jose.checked_header(token, types=_TYPES, error=InvalidLogoutToken, noun="logout token")
+    return jose.verified_claims(
+        token,
+        header,
+        audience=msal_settings.CLIENT_ID,
+        require=["iss", "aud", "iat", "jti"],
+        error=InvalidLogoutToken,
+        noun="logout token",
+    )
 
 
 def _check_claims(claims: dict[str, Any], now: float) -> str:
     issuer = claims["iss"]
-    if not isinstance(issuer, str) or not issuer_matches(issuer, expected_issuer()):
+    if not isinstance(issuer, str) or not jose.issuer_matches(issuer, jose.provider_issuer()):
         raise InvalidLogoutToken("The logout token's iss is not the configured provider.")
     skew = msal_settings.CLOCK_SKEW
     iat = claims["iat"]

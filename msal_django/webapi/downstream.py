@@ -16,7 +16,7 @@ their own:
   account) removes it.
 - ``app:<CLIENT_ID>:<tenant>``: one per tenant and client for app-only tokens.
 
-A cache hit is served like ``get_token``'s (``msal_django.token_memory``): a token this
+A cache hit is served like ``get_token``'s (``msal_django.stores.token_memory``): a token this
 process remembers after one read of the partition's version, else one store read and
 MSAL's own lookup; no call to the provider, no write. App-only tokens take the full path.
 """
@@ -29,16 +29,16 @@ from typing import TYPE_CHECKING, Any
 
 from django.views.decorators.debug import sensitive_variables
 
-from . import client, token_memory
-from .accounts import caller_account_id, obo_partition_id
-from .backends import msal_backend
-from .bearer import AccessToken
-from .conf import msal_settings
-from .exceptions import ProviderError
-from .redact import Secret, describe
-from .stores import get_store
-from .stores.base import AccountInfo, Partition, TokenStore
-from .tokens import _masked, _raise_for, _remember, api_scopes, served
+from msal_django import msal_app
+from msal_django.backends import msal_backend
+from msal_django.conf import msal_settings
+from msal_django.exceptions import ProviderError
+from msal_django.redact import Secret, describe
+from msal_django.signout.removal import caller_account_id, obo_partition_id
+from msal_django.stores import get_store, token_memory
+from msal_django.stores.base import AccountInfo, Partition, TokenStore
+from msal_django.tokens import api_scopes, masked, raise_for, remember, served
+from msal_django.webapi.bearer import AccessToken
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -116,13 +116,13 @@ def _on_behalf_of(
                 # Lost to a newer write (None): ours is valid too, but not that version's.
                 version = store.save(partition, new_state)
             if memory is not None and version is not None:
-                _remember(memory, partition_id, version, scopes, result)
+                remember(memory, partition_id, version, scopes, result)
             return str(result["access_token"])
     result, new_state = _run(
         partition.state, lambda app: app.acquire_token_on_behalf_of(str(assertion), scopes)
     )
     if not result or "access_token" not in result:
-        _raise_for(result, scopes)
+        raise_for(result, scopes)
     if new_state is not None:
         _write(partition, new_state, info)
     return str(result["access_token"])
@@ -147,7 +147,7 @@ def get_app_token(scopes: Iterable[str]) -> str:
     no provider call. Raises ``ProviderError`` when the provider refuses or fails.
     """
     scopes = api_scopes(scopes)
-    app = client.get_app()
+    app = msal_app.get_app()
     tenant = str(getattr(app.authority, "tenant", "") or "default")
     store = get_store()
     partition = store.load(app_partition_id(tenant))
@@ -181,16 +181,16 @@ def _write(partition: Partition, state: str, info: AccountInfo) -> None:
 def _run(state: str | None, call: Any) -> tuple[dict[str, Any] | None, str | None]:
     """``call(app)`` on this thread's MSAL app holding ``state``; its (masked) result
     and the new state if MSAL changed it."""
-    app = client.get_app()
+    app = msal_app.get_app()
     cache = app.token_cache
     cache.deserialize(state)
     try:
         try:
             result = call(app)
-        except client.TRANSIENT_ERRORS as exc:
+        except msal_app.TRANSIENT_ERRORS as exc:
             raise ProviderError(
                 f"The identity provider could not be reached: {describe(exc)}", transient=True
             ) from None
-        return _masked(result), (Secret(cache.serialize()) if cache.has_state_changed else None)
+        return masked(result), (Secret(cache.serialize()) if cache.has_state_changed else None)
     finally:
         cache.deserialize(None)

@@ -9,11 +9,10 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from . import token_memory
-from .conf import msal_settings
-from .constants import SESSION_ACCOUNT_KEY
-from .signals import send_account_removed
-from .stores import get_store
+from msal_django.conf import msal_settings
+from msal_django.constants import SESSION_ACCOUNT_KEY
+from msal_django.signals import send_account_removed
+from msal_django.stores import get_store, token_memory
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -60,7 +59,7 @@ def remove_accounts_of(
     return sum(remove_account(a, user=user, reason=reason) for a in accounts)
 
 
-# -- the tokens a protected API got on a caller's behalf (msal_django.downstream) go with
+# -- the tokens a protected API got on a caller's behalf (msal_django.webapi.downstream) go with
 # the caller's accounts: partitions "obo:<client id>:<oid>.<tid>", never linked to a user.
 
 OBO_PREFIX = "obo"
@@ -108,7 +107,7 @@ def caller_account_id(issuer: str, subject: str) -> str:
 def caller_account_ids(user: AbstractBaseUser) -> list[str]:
     """The ids under which ``user`` calls this API (``caller_account_id`` of each of
     their identities)."""
-    from .models import UserIdentity
+    from msal_django.models import UserIdentity
 
     return [
         caller_account_id(issuer, subject)

@@ -23,11 +23,11 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
-from . import client, tokens
-from .conf import msal_settings
-from .exceptions import InteractionRequired, MsalDjangoError, ProviderError
-from .models import ProviderGroup
-from .redact import Secret, loggable
+from msal_django import msal_app
+from msal_django.conf import msal_settings
+from msal_django.exceptions import InteractionRequired, MsalDjangoError, ProviderError
+from msal_django.models import ProviderGroup
+from msal_django.redact import Secret, loggable
 
 logger = logging.getLogger("msal_django")
 
@@ -54,21 +54,6 @@ class TokenSource(Protocol):
     """Where group overage is resolved from: a token for ``GRAPH_SCOPES`` as the user."""
 
     def acquire(self, scopes: Iterable[str]) -> str: ...
-
-
-class SignInTokens:
-    """The tokens a sign-in just earned, before they are stored: what the overage is
-    resolved with. ``state`` is what the callback stores (with any token acquired here)."""
-
-    def __init__(self, home_account_id: str, state: str) -> None:
-        self.home_account_id = home_account_id
-        self.state = state
-
-    def acquire(self, scopes: Iterable[str]) -> str:
-        token, new_state = tokens.acquire_from_state(self.state, self.home_account_id, scopes)
-        if new_state is not None:
-            self.state = new_state
-        return token
 
 
 def _groups_unavailable(status: int, error: str) -> SignInRefused:
@@ -293,7 +278,7 @@ def read_graph_groups(token: str) -> set[str]:
     base = msal_settings.GRAPH_URL
     url = f"{base}/me/transitiveMemberOf?$select=id&$top={GRAPH_PAGE_SIZE}"
     # Not MSAL's own HTTP client: it caches GET answers by URL, whoever's token asked.
-    session = client.http_client() or requests.Session()
+    session = msal_app.http_client() or requests.Session()
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     groups: set[str] = set()
     try:

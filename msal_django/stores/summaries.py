@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from .conf import msal_settings
+from msal_django.conf import msal_settings
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import CachedAccount
-from .signals import account_removed, send_account_removed
-from .stores import get_store
+from msal_django.models import CachedAccount
+from msal_django.signals import account_removed, send_account_removed
+from msal_django.stores import get_store
 
 logger = logging.getLogger("msal_django")
 

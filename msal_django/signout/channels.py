@@ -15,12 +15,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
-from . import logout_token, session_index
-from .accounts import remove_account
-from .conf import msal_settings
-from .constants import MAX_LOGOUT_BODY, MAX_LOGOUT_TOKEN_LENGTH, SESSION_ACCOUNT_KEY
-from .exceptions import ProviderError, StoreUnavailable
-from .redact import loggable
+from msal_django import jose
+from msal_django.conf import msal_settings
+from msal_django.constants import MAX_LOGOUT_BODY, MAX_LOGOUT_TOKEN_LENGTH, SESSION_ACCOUNT_KEY
+from msal_django.exceptions import ProviderError, StoreUnavailable
+from msal_django.redact import loggable
+from msal_django.signout import logout_token, session_index
+from msal_django.signout.removal import remove_account
 
 logger = logging.getLogger("msal_django")
 
@@ -52,7 +53,7 @@ def frontchannel_logout(request: HttpRequest) -> HttpResponse:
 
 def _is_provider_issuer(iss: str) -> bool:
     try:
-        return logout_token.issuer_matches(iss, logout_token.expected_issuer())
+        return jose.issuer_matches(iss, jose.provider_issuer())
     except ProviderError as exc:
         # Sessions are still matched on the issuer recorded at sign-in.
         logger.warning(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from msal_django.webapi.require import (
     AppCaller,
+    CallerTokens,
     NoLinkedUser,
     access_denied,
     authenticate,
@@ -17,6 +18,7 @@ from msal_django.webapi.require import (
 
 __all__ = [
     "AppCaller",
+    "CallerTokens",
     "NoLinkedUser",
     "access_denied",
     "authenticate",

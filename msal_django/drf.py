@@ -8,6 +8,7 @@ from msal_django.webapi.drf import (
     BearerTokenAuthentication,
     HasRoles,
     HasScopes,
+    RequiresClaims,
     TemporarilyUnavailable,
 )
 
@@ -16,5 +17,6 @@ __all__ = [
     "BearerTokenAuthentication",
     "HasRoles",
     "HasScopes",
+    "RequiresClaims",
     "TemporarilyUnavailable",
 ]

@@ -1,5 +1,7 @@
 """``InteractionRequiredMiddleware``: ``InteractionRequired`` becomes a sign-in redirect,
-or a 401 JSON answer for a request that cannot follow one (a page's ``fetch()``)."""
+or a 401 JSON answer for a request that cannot follow one (a page's ``fetch()``).
+``SessionCheckMiddleware``: a session whose account the provider no longer stands by
+ends (``SESSION_CHECK_INTERVAL``)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from msal_django import failures
+from msal_django.constants import SESSION_ACCOUNT_KEY
 from msal_django.exceptions import InteractionRequired, ProviderError, StoreUnavailable
 from msal_django.failures import failure_page
 from msal_django.redact import loggable
@@ -108,3 +112,81 @@ def _referring_page(request: HttpRequest) -> str:
         parts = urlsplit(referer)
         return parts.path + (f"?{parts.query}" if parts.query else "")
     return "/"
+
+
+class SessionCheckMiddleware:
+    """Signs a session out when the provider no longer stands by its account.
+
+    At most once per ``SESSION_CHECK_INTERVAL`` per account, across every process and
+    host, a request of a session signed in through msal-django asks the provider whether
+    the account still stands (``msal_django.tokens.session_check``). Refused (the user
+    disabled, their sessions revoked, their password reset): the account's tokens are
+    removed and every session signed in with it ends; this request is redirected to sign
+    in, or, if it cannot follow a redirect (a page's ``fetch()``), answered ``401`` with
+    ``{"error": "interaction_required", "login_url": ...}``. The provider unreachable:
+    nothing ends, and it is asked again a minute later. A request inside the interval
+    costs a dictionary lookup: no provider call, no store read or write.
+
+    Goes after ``AuthenticationMiddleware`` (``msal_django.E027``); sync and async.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(
+        self,
+        get_response: Callable[[HttpRequest], HttpResponse]
+        | Callable[[HttpRequest], Awaitable[HttpResponse]],
+    ) -> None:
+        from msal_django.tokens import session_check  # MSAL: loaded when serving, not before
+
+        self.get_response = get_response
+        self.session_check = session_check
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        session = getattr(request, "session", None)
+        account = session.get(SESSION_ACCOUNT_KEY) if session is not None else None
+        if account and self.session_check.due(account):
+            refused = self.check(request, account)
+            if refused is not None:
+                return refused
+        return self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> Any:
+        session = getattr(request, "session", None)
+        account = await session.aget(SESSION_ACCOUNT_KEY) if session is not None else None
+        if account and self.session_check.due(account):
+            refused = await sync_to_async(self.check)(request, account)
+            if refused is not None:
+                return refused
+        return await self.get_response(request)  # type: ignore[misc]
+
+    def check(self, request: HttpRequest, account: str) -> HttpResponse | None:
+        """Ask the provider if it is time; the answer to send if the session ended."""
+        user = getattr(request, "user", None)
+        linked = user if user is not None and user.is_authenticated else None
+        outcome = self.session_check.check_if_due(account, linked)
+        if outcome is not self.session_check.Outcome.REMOVED:
+            return None
+        request.session.flush()  # its row is gone already; the cookie goes too
+        request.user = AnonymousUser()
+        return signed_out_response(request)
+
+
+def signed_out_response(request: HttpRequest) -> HttpResponse:
+    """The answer to a request whose session just ended: to sign in, then back here."""
+    ended = InteractionRequired(error="session_ended")
+    if is_navigation(request):
+        back = request.get_full_path() if request.method in ("GET", "HEAD") else "/"
+        return HttpResponseRedirect(login_url(ended, back))
+    url = login_url(ended, _referring_page(request))
+    response = JsonResponse(
+        {"error": "interaction_required", "login_url": url, "scopes": []}, status=401
+    )
+    response["Cache-Control"] = "no-store"
+    return response

@@ -127,6 +127,8 @@ def _build_app() -> msal.ConfidentialClientApplication:
         "http_cache": {},  # this thread's: MSAL guards it with a lock of its own per app
         "timeout": msal_settings.TIMEOUT,  # for MSAL's own session (no HTTP_CLIENT)
     }
+    if msal_settings.CLIENT_CAPABILITIES:  # ["cp1"]: Continuous Access Evaluation
+        kwargs["client_capabilities"] = msal_settings.CLIENT_CAPABILITIES
     if msal_settings.OIDC_AUTHORITY:
         kwargs["oidc_authority"] = msal_settings.OIDC_AUTHORITY
     else:

@@ -359,20 +359,20 @@ def test_a_database_failure_is_a_retryable_400_and_the_retry_works(idp, alice_cl
     """Section 2.8: the provider may retry; the jti must not be spent by the failed try."""
     from django.db import DatabaseError
 
-    from msal_django.signout import session_index
+    from msal_django.signout import removal
 
-    real_end_sessions = session_index.end_sessions
+    real_end_sessions = removal.end_sessions
 
     def database_fails(**match):  # stands in for the database failing at that moment
         raise DatabaseError("the database went away")
 
     token = idp.logout_token(CLIENT_ID, "alice", alice_client.session[SESSION_SID_KEY])
-    monkeypatch.setattr(session_index, "end_sessions", database_fails)
+    monkeypatch.setattr(removal, "end_sessions", database_fails)
     response = post(token)
     assert response.status_code == 400
     assert response.json()["error"] == "temporarily_unavailable"
     assert_signed_in(alice_client)
 
-    monkeypatch.setattr(session_index, "end_sessions", real_end_sessions)
+    monkeypatch.setattr(removal, "end_sessions", real_end_sessions)
     assert post(token).status_code == 200
     assert alice_client.get("/").content == b"home:"

@@ -79,16 +79,21 @@ def test_known_sid_ends_exactly_that_users_session_and_tokens(
     assert_signed_in(bob_client)
 
 
-def test_a_sid_ends_only_its_own_session(idp, sign_in, alice_client):
+def test_a_sid_ends_every_session_signed_in_with_its_account(idp, sign_in, alice_client):
+    # Alice's tokens are one partition, whichever browser signed in: removing them ends
+    # every session that relied on them, not only the one the sid names.
     other_browser = Client()
     sign_in(other_browser, "alice")  # a second provider session, another sid
+    bob_browser = Client()
+    sign_in(bob_browser, "bob")
     assert other_browser.session[SESSION_SID_KEY] != alice_client.session[SESSION_SID_KEY]
 
     iframe_get({"iss": idp.issuer, "sid": alice_client.session[SESSION_SID_KEY]})
 
     assert alice_client.get("/").content == b"home:"
-    assert other_browser.get("/").content == b"home:alice@example.com"
-    assert SignInSession.objects.get().session_key == other_browser.session.session_key
+    assert other_browser.get("/").content == b"home:"
+    assert bob_browser.get("/").content == b"home:bob@example.com"
+    assert SignInSession.objects.get().session_key == bob_browser.session.session_key
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,6 @@ from django.utils.translation import gettext_lazy as _
 
 from msal_django.models import CachedAccount
 from msal_django.signout.removal import remove_account
-from msal_django.signout.session_index import end_sessions
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[CachedAccount]
@@ -171,12 +170,8 @@ class CachedAccountAdmin(_ModelAdmin):
     def _revoke(self, request: HttpRequest, accounts: list[CachedAccount]) -> None:
         revoked = []
         for account in accounts:
-            # Its sessions end and its tokens go through the one removal path; an account
-            # with no indexed session here is removed directly.
-            ended = end_sessions(reason="admin", home_account_id=account.home_account_id)
-            if ended.accounts or remove_account(
-                account.home_account_id, user=account.user, reason="admin"
-            ):
+            # The one removal path: its tokens go and the sessions signed in with it end.
+            if remove_account(account.home_account_id, user=account.user, reason="admin"):
                 revoked.append(account)
         content_type = ContentType.objects.get_for_model(CachedAccount)
         LogEntry.objects.bulk_create(

@@ -14,6 +14,7 @@ from django.utils.module_loading import import_string
 from msal_django.checks.authorization import check_authorization
 from msal_django.checks.common import check_callable, check_durations
 from msal_django.checks.redis import check_redis
+from msal_django.checks.session_check import check_session_check
 from msal_django.conf import DEFAULTS, TOKEN_CACHES
 from msal_django.constants import RESERVED_SCOPES
 
@@ -46,6 +47,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         *_check_logout_channels(merged),
         *_check_general_durations(merged),
         *check_authorization(merged),
+        *check_session_check(merged),
     ]
 
 

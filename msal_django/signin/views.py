@@ -40,6 +40,7 @@ from msal_django.redact import Secret, loggable
 from msal_django.signin import redeem
 from msal_django.signin.authorization import SignInRefused
 from msal_django.signout import session_index
+from msal_django.tokens import session_check
 
 logger = logging.getLogger("msal_django")
 
@@ -172,6 +173,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         request.session[SESSION_LOGIN_HINT_KEY] = login_hint
     # So that a front- or back-channel logout naming this sid finds this session.
     session_index.record_sign_in(request, claims=claims, home_account_id=home_account_id, user=user)
+    session_check.signed_in(home_account_id)  # the sign-in proved the account
     return HttpResponseRedirect(next_url)
 
 

@@ -1,6 +1,6 @@
 """The logout endpoints the identity provider calls: front-channel (a hidden iframe in the
 browser) and back-channel (a POST from the provider's server), OpenID Connect Front- and
-Back-Channel Logout 1.0. Both end the sessions they name through ``session_index``."""
+Back-Channel Logout 1.0. Both end the sessions they name through ``removal.end_sessions``."""
 
 from __future__ import annotations
 
@@ -20,8 +20,7 @@ from msal_django.conf import msal_settings
 from msal_django.constants import MAX_LOGOUT_BODY, MAX_LOGOUT_TOKEN_LENGTH, SESSION_ACCOUNT_KEY
 from msal_django.exceptions import ProviderError, StoreUnavailable
 from msal_django.redact import loggable
-from msal_django.signout import logout_token, session_index
-from msal_django.signout.removal import remove_account
+from msal_django.signout import logout_token, removal
 
 logger = logging.getLogger("msal_django")
 
@@ -62,9 +61,9 @@ def _is_provider_issuer(iss: str) -> bool:
         return True
 
 
-def _end_sessions(**match: Any) -> session_index.EndedSessions | None:
+def _end_sessions(**match: Any) -> removal.EndedSessions | None:
     try:
-        return session_index.end_sessions(**match)
+        return removal.end_sessions(**match)
     except (StoreUnavailable, DatabaseError) as exc:
         logger.error("Logout (%s) could not remove tokens: %s", match["reason"], exc)
         return None
@@ -86,7 +85,7 @@ def _end_this_session(request: HttpRequest) -> None:
     if ended is not None and not ended.accounts:  # signed in before the index existed
         user = request.user if request.user.is_authenticated else None
         try:
-            remove_account(home_account_id, user=user, reason="frontchannel_logout")
+            removal.remove_account(home_account_id, user=user, reason="frontchannel_logout")
         except StoreUnavailable as exc:
             logger.error("Logout (frontchannel_logout) could not remove tokens: %s", exc)
     request.session.flush()

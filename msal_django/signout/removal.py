@@ -1,5 +1,7 @@
-"""Removing accounts: the one path that removes an account's tokens everywhere and sends
-``account_removed``. Every logout channel, the admin and user deletion call it."""
+"""Removing accounts: the one path that removes an account's tokens everywhere, ends the
+Django sessions signed in with it, and sends ``account_removed``. Every way in calls
+``remove_account`` (``msal_django.signout`` lists them); the provider's logouts first find
+the accounts their ``sid`` or ``sub`` names (``end_sessions``)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,13 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from msal_django.conf import msal_settings
 from msal_django.constants import SESSION_ACCOUNT_KEY
 from msal_django.signals import send_account_removed
+from msal_django.signout import session_index
 from msal_django.stores import get_store, token_memory
 
 if TYPE_CHECKING:
@@ -21,10 +25,20 @@ if TYPE_CHECKING:
 logger = logging.getLogger("msal_django")
 
 
+@dataclass(frozen=True, slots=True)
+class EndedSessions:
+    """What a logout ended: Django sessions, and accounts whose tokens were removed."""
+
+    sessions: int
+    accounts: int
+
+
 def remove_account(
     home_account_id: str, *, user: AbstractBaseUser | None = None, reason: str
 ) -> bool:
-    """Remove the account and every token it holds, then send ``account_removed``.
+    """Remove the account and every token it holds, end every Django session signed in
+    with it (its next request is anonymous: a page sends it to sign in, a ``fetch()``
+    gets a 401), then send ``account_removed``.
 
     Returns whether the store held the account. The partition holds this one account
     only, so MSAL's ``remove_account`` on it and the partition's removal are one step;
@@ -33,16 +47,43 @@ def remove_account(
     If the Redis store is unavailable, the removal is recorded in the database and this
     returns False once no host can read the tokens any more; they are removed, and
     ``account_removed`` sent, as soon as Redis answers again. (With the database store
-    ``StoreUnavailable`` propagates: there is nowhere else to record it.)
+    ``StoreUnavailable`` propagates before any session ends: a retry finds them again.)
     """
     store = get_store()
     remove_on_behalf_of_tokens([home_account_id], reason=reason)
     token_memory.forget(home_account_id)  # other processes: the version read refuses
     removed = store.remove_or_defer(home_account_id, reason)
+    ended = session_index.end(session_index.find(home_account_id=home_account_id))
+    if removed or ended:
+        logger.info(
+            "Removed the cached tokens of account %s and ended %d session(s) (%s).",
+            home_account_id,
+            ended,
+            reason,
+        )
     if removed:
-        logger.info("Removed the cached tokens of account %s (%s).", home_account_id, reason)
         send_account_removed(type(store), home_account_id, user=user, reason=reason)
     return removed
+
+
+def end_sessions(
+    *,
+    reason: str,
+    sid: str | None = None,
+    subject: str | None = None,
+    issuer: str | None = None,
+    session_key: str | None = None,
+) -> EndedSessions:
+    """End every Django session signed in with ``sid`` (or by ``subject``, or with key
+    ``session_key``), within ``issuer`` if given: their accounts are removed, which ends
+    every session signed in with them."""
+    found = session_index.find(sid=sid, subject=subject, issuer=issuer, session_key=session_key)
+    accounts: dict[str, AbstractBaseUser] = {}
+    for entry in found:
+        accounts.setdefault(entry.home_account_id, entry.user)
+    for home_account_id, user in accounts.items():
+        remove_account(home_account_id, user=user, reason=reason)
+    return EndedSessions(sessions=len(found), accounts=len(accounts))
 
 
 def remove_accounts_of(

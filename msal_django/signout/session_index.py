@@ -1,9 +1,9 @@
 """The sign-in session index: which Django sessions each provider sign-in created.
 
 A front-channel logout names a provider session (``sid``), a back-channel logout a
-``sid`` and/or a person (``sub``); ``end_sessions`` finds the Django sessions they cover
-in ``SignInSession`` (no scan of the session store), deletes each by its key, and removes
-the accounts' tokens through ``accounts.remove_account``.
+``sid`` and/or a person (``sub``), every removal an account: ``find`` looks the Django
+sessions up in ``SignInSession`` (no scan of the session store) and ``end`` deletes each
+by its key. ``msal_django.signout.removal`` decides what ends when.
 
 Deleting a session by key works with every engine that keeps sessions server-side
 (``db``, ``cache``, ``cached_db``, ``file``); the ``signed_cookies`` engine cannot, and
@@ -13,7 +13,6 @@ the system check ``msal_django.E020`` refuses it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, cast
 
@@ -21,7 +20,6 @@ from django.conf import settings
 from django.db import router, transaction
 
 from msal_django.models import SignInSession
-from msal_django.signout.removal import remove_account
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -29,14 +27,6 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
 logger = logging.getLogger("msal_django")
-
-
-@dataclass(frozen=True, slots=True)
-class EndedSessions:
-    """What a logout ended: Django sessions and accounts whose tokens were removed."""
-
-    sessions: int
-    accounts: int
 
 
 def session_store(session_key: str | None = None) -> SessionBase:
@@ -94,48 +84,37 @@ def on_user_logged_out(sender: Any, request: HttpRequest | None, **kwargs: Any) 
     forget_session(getattr(session, "session_key", None))
 
 
-def end_sessions(
+def find(
     *,
-    reason: str,
     sid: str | None = None,
     subject: str | None = None,
     issuer: str | None = None,
     session_key: str | None = None,
     home_account_id: str | None = None,
-) -> EndedSessions:
-    """End every Django session signed in with ``sid`` (or by ``subject``, with key
-    ``session_key``, or into account ``home_account_id``), within ``issuer`` if given,
-    and remove their accounts' tokens."""
+) -> list[SignInSession]:
+    """The sign-ins matching every criterion given (at least one), their users loaded,
+    read on the primary: a replica may not hold a session that signed in a moment ago."""
     if not (sid or subject or session_key or home_account_id):
-        raise ValueError("end_sessions() needs a sid, a subject, a session key or an account.")
-    # The primary: a replica may not hold a session that signed in a moment ago.
-    primary = router.db_for_write(SignInSession)
-    entries = SignInSession.objects.using(primary).select_related("user")
-    if sid:
-        entries = entries.filter(sid=sid)
-    if subject:
-        entries = entries.filter(subject=subject)
-    if issuer:
-        entries = entries.filter(issuer=issuer)
-    if session_key:
-        entries = entries.filter(session_key=session_key)
-    if home_account_id:
-        entries = entries.filter(home_account_id=home_account_id)
-    found = list(entries)
-    accounts: dict[str, AbstractBaseUser] = {}
-    for entry in found:
-        accounts.setdefault(entry.home_account_id, entry.user)
-    # Tokens first: if the store is down (StoreUnavailable), the index still finds the
-    # sessions when the logout is retried.
-    for home_account_id, user in accounts.items():
-        remove_account(home_account_id, user=user, reason=reason)
+        raise ValueError("find() needs a sid, a subject, a session key or an account.")
+    entries = SignInSession.objects.using(router.db_for_write(SignInSession))
+    criteria = {
+        "sid": sid,
+        "subject": subject,
+        "issuer": issuer,
+        "session_key": session_key,
+        "home_account_id": home_account_id,
+    }
+    found = entries.select_related("user").filter(**{k: v for k, v in criteria.items() if v})
+    return list(found)
+
+
+def end(entries: list[SignInSession]) -> int:
+    """Delete each entry's Django session and the entry: the sessions are signed out."""
+    if not entries:
+        return 0
     # One transaction: with the database session engine, one commit for all of them.
     with transaction.atomic(using=router.db_for_write(SignInSession)):
-        for entry in found:
+        for entry in entries:
             session_store(entry.session_key).delete()
-        SignInSession.objects.filter(pk__in=[entry.pk for entry in found]).delete()
-    if found:
-        logger.info(
-            "Ended %d session(s) and removed %d account(s) (%s).", len(found), len(accounts), reason
-        )
-    return EndedSessions(sessions=len(found), accounts=len(accounts))
+        SignInSession.objects.filter(pk__in=[entry.pk for entry in entries]).delete()
+    return len(entries)

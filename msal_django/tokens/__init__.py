@@ -60,7 +60,9 @@ _ATTEMPTS = 4
 _TOKEN_KEYS = frozenset({"access_token", "refresh_token", "id_token"})
 
 
-def get_token(request: HttpRequest, scopes: Iterable[str]) -> str:
+def get_token(
+    request: HttpRequest, scopes: Iterable[str], *, claims_challenge: str | None = None
+) -> str:
     """An access token for ``request.user`` and ``scopes``.
 
     The account is the one the session signed in with through msal-django; a session
@@ -74,34 +76,48 @@ def get_token(request: HttpRequest, scopes: Iterable[str]) -> str:
     ``ProviderError`` when the provider fails, ``StoreUnavailable`` when the store does.
     ``openid``, ``profile`` and ``offline_access`` are left out (MSAL adds them itself);
     ``ValueError`` if no other scope is left, ``TypeError`` for a string.
+
+    ``claims_challenge``: the claims an API's ``401`` asked for (Continuous Access
+    Evaluation, Conditional Access; ``msal_django.claims_challenge`` reads them from the
+    response). No remembered or cached access token is served: MSAL redeems the refresh
+    token with the claims, and the new tokens replace the old ones on every host. If the
+    provider refuses, the account is removed (``account_removed`` with reason
+    ``"provider_refused"``) and ``InteractionRequired`` carries the claims, so the
+    middleware sends the user to sign in with them.
     """
     scopes = api_scopes(scopes)
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        raise InteractionRequired(scopes, error="not_signed_in")
-    return _for_request(request, user, scopes)
+        raise InteractionRequired(scopes, error="not_signed_in", claims_challenge=claims_challenge)
+    return _for_request(request, user, scopes, claims_challenge)
 
 
-async def aget_token(request: HttpRequest, scopes: Iterable[str]) -> str:
+async def aget_token(
+    request: HttpRequest, scopes: Iterable[str], *, claims_challenge: str | None = None
+) -> str:
     """``get_token`` for async views: the user from ``request.auser()``, the store and
     MSAL in Django's thread for synchronous code, never on the event loop."""
     scopes = api_scopes(scopes)
     user = await request.auser()
     if not user.is_authenticated:
-        raise InteractionRequired(scopes, error="not_signed_in")
+        raise InteractionRequired(scopes, error="not_signed_in", claims_challenge=claims_challenge)
     # Sessions are synchronous in Django: the session is read and written in that thread.
-    return await sync_to_async(_for_request)(request, user, scopes)
+    return await sync_to_async(_for_request)(request, user, scopes, claims_challenge)
 
 
 def get_token_for_user(
-    user: AbstractBaseUser, scopes: Iterable[str], *, home_account_id: str | None = None
+    user: AbstractBaseUser,
+    scopes: Iterable[str],
+    *,
+    home_account_id: str | None = None,
+    claims_challenge: str | None = None,
 ) -> str:
     """An access token for ``user`` without a request: jobs, Celery tasks, commands.
 
     The account is ``home_account_id`` when given (it must be linked to ``user``),
     else the user's most recently written linked account. Raises ``InteractionRequired``
     when the user has no usable tokens (never signed in, signed out, inactive), like
-    ``get_token``.
+    ``get_token`` (``claims_challenge`` too).
     """
     scopes = api_scopes(scopes)
     _check_active(user, scopes)
@@ -109,14 +125,20 @@ def get_token_for_user(
         home_account_id = newest_account_of(user)
         if home_account_id is None:
             raise InteractionRequired(scopes, error="no_cached_tokens")
-    return acquire(home_account_id, scopes, user=user)
+    return acquire(home_account_id, scopes, user=user, claims_challenge=claims_challenge)
 
 
 async def aget_token_for_user(
-    user: AbstractBaseUser, scopes: Iterable[str], *, home_account_id: str | None = None
+    user: AbstractBaseUser,
+    scopes: Iterable[str],
+    *,
+    home_account_id: str | None = None,
+    claims_challenge: str | None = None,
 ) -> str:
     """``get_token_for_user`` for async code, the store and MSAL off the event loop."""
-    return await sync_to_async(get_token_for_user)(user, scopes, home_account_id=home_account_id)
+    return await sync_to_async(get_token_for_user)(
+        user, scopes, home_account_id=home_account_id, claims_challenge=claims_challenge
+    )
 
 
 def _check_active(user: AbstractBaseUser, scopes: list[str]) -> None:
@@ -124,18 +146,20 @@ def _check_active(user: AbstractBaseUser, scopes: list[str]) -> None:
         raise InteractionRequired(scopes, error="inactive_user")
 
 
-def _for_request(request: HttpRequest, user: AbstractBaseUser, scopes: list[str]) -> str:
+def _for_request(
+    request: HttpRequest, user: AbstractBaseUser, scopes: list[str], claims: str | None = None
+) -> str:
     _check_active(user, scopes)
     session: Any = getattr(request, "session", None)
     if session is None:  # no SessionMiddleware: an API authenticated otherwise
         session = {}
     signed_in = session.get(SESSION_ACCOUNT_KEY)
     if signed_in:  # signed in through msal-django: that account, and no other
-        return acquire(signed_in, scopes, user=user)
+        return acquire(signed_in, scopes, user=user, claims_challenge=claims)
     learned = session.get(SESSION_LEARNED_ACCOUNT_KEY)
     if learned:
         try:
-            return acquire(learned, scopes, user=user)
+            return acquire(learned, scopes, user=user, claims_challenge=claims)
         except InteractionRequired as exc:
             if exc.error not in _ACCOUNT_GONE:
                 raise
@@ -144,7 +168,7 @@ def _for_request(request: HttpRequest, user: AbstractBaseUser, scopes: list[str]
     home_account_id = newest_account_of(user)
     if home_account_id is None:
         raise InteractionRequired(scopes, error="no_cached_tokens")
-    token = acquire(home_account_id, scopes, user=user)
+    token = acquire(home_account_id, scopes, user=user, claims_challenge=claims)
     # Remember it in a session that already exists; never create one (API clients).
     if getattr(session, "session_key", None):
         session[SESSION_LEARNED_ACCOUNT_KEY] = home_account_id
@@ -153,7 +177,11 @@ def _for_request(request: HttpRequest, user: AbstractBaseUser, scopes: list[str]
 
 @sensitive_variables()  # tokens: never on an error page or in an error report
 def acquire(
-    home_account_id: str, scopes: Iterable[str], *, user: AbstractBaseUser | None = None
+    home_account_id: str,
+    scopes: Iterable[str],
+    *,
+    user: AbstractBaseUser | None = None,
+    claims_challenge: str | None = None,
 ) -> str:
     """The token for one account id. With ``user``, an account linked to another user
     reads as absent. Internal: ``get_token_for_user`` is the public way.
@@ -170,7 +198,8 @@ def acquire(
         home_account_id,
         scopes,
         user_id,
-        lambda memory: _acquire(store, home_account_id, scopes, user, memory),
+        lambda memory: _acquire(store, home_account_id, scopes, user, memory, claims_challenge),
+        fresh=claims_challenge is not None,
     )
 
 
@@ -180,18 +209,21 @@ def served(
     scopes: list[str],
     user_id: Any,
     full_path: Callable[[token_memory.TokenMemory | None], str],
+    *,
+    fresh: bool = False,
 ) -> str:
     """A token this process remembers for the partition, after one read of its version;
     otherwise ``full_path(memory)``, one request of the partition at a time in this
-    process (a waiting request re-checks the memory first)."""
+    process (a waiting request re-checks the memory first). ``fresh``: never the
+    remembered token (a claims challenge refused it)."""
     memory = token_memory.memory()
     wanted = frozenset(scopes)
-    if memory is not None:
+    if memory is not None and not fresh:
         token = _remembered(memory, store, partition_id, wanted, user_id)
         if token is not None:
             return token
     with token_memory.one_at_a_time(partition_id):
-        if memory is not None:
+        if memory is not None and not fresh:
             # The request this one waited for may have just stored what it needs.
             token = _remembered(memory, store, partition_id, wanted, user_id)
             if token is not None:
@@ -221,13 +253,14 @@ def _acquire(
     scopes: list[str],
     user: AbstractBaseUser | None,
     memory: token_memory.TokenMemory | None,
+    claims: str | None = None,
 ) -> str:
     user_id = user.pk if user is not None else None
     partition = store.load(home_account_id, user_id)
     for _attempt in range(_ATTEMPTS):
         if partition.state is None:
-            raise InteractionRequired(scopes, error="no_cached_tokens")
-        result, new_state = _silent(partition.state, home_account_id, scopes)
+            raise InteractionRequired(scopes, error="no_cached_tokens", claims_challenge=claims)
+        result, new_state = silent(partition.state, home_account_id, scopes, claims=claims)
         if result and "access_token" in result:
             version = partition.version
             if new_state is not None:
@@ -237,16 +270,19 @@ def _acquire(
             if memory is not None and version is not None:
                 remember(memory, home_account_id, version, scopes, result)
             return str(result["access_token"])
-        if not _refresh_token_is_dead(result):
-            raise_for(result, scopes)
+        if not refresh_token_is_dead(result):
+            raise_for(result, scopes, claims)
         # A provider that rotates refresh tokens strictly refuses ours if a concurrent
         # request already used it: retry on the newer partition before giving up on it.
-        current = _newer_partition(store, partition, user_id)
+        current = newer_partition(store, partition, user_id)
         if current is not None:
             partition = current
             continue
-        remove_account(home_account_id, user=user, reason="refresh_token_rejected")
-        raise_for(result, scopes)
+        # Refused while a claims challenge asked (CAE: the user was disabled or their
+        # sessions revoked): the provider would not satisfy it.
+        reason = "provider_refused" if claims else "refresh_token_rejected"
+        remove_account(home_account_id, user=user, reason=reason)
+        raise_for(result, scopes, claims)
     raise ProviderError("Too many concurrent refreshes for one account; retry.", transient=True)
 
 
@@ -288,7 +324,7 @@ def api_scopes(scopes: Iterable[str]) -> list[str]:
     return kept
 
 
-def _newer_partition(store: TokenStore, partition: Partition, user_id: Any) -> Partition | None:
+def newer_partition(store: TokenStore, partition: Partition, user_id: Any) -> Partition | None:
     """The partition if another request saves it within ``REFRESH_RACE_GRACE``, else None."""
     deadline = time.monotonic() + msal_settings.REFRESH_RACE_GRACE
     while True:
@@ -303,14 +339,23 @@ def _newer_partition(store: TokenStore, partition: Partition, user_id: Any) -> P
 
 
 @sensitive_variables()
-def _silent(
-    state: str, home_account_id: str, scopes: list[str]
+def silent(
+    state: str,
+    home_account_id: str,
+    scopes: list[str],
+    *,
+    claims: str | None = None,
+    force_refresh: bool = False,
 ) -> tuple[dict[str, Any] | None, str | None]:
-    """MSAL's silent acquisition on ``state``: its result, and the new state if it changed."""
+    """MSAL's silent acquisition on ``state``: its result, and the new state if it changed.
+    With ``claims`` (a claims challenge) or ``force_refresh``, MSAL skips the cached access
+    token and redeems the refresh token."""
     with msal_app.app_holding(state) as app:
         account = {"home_account_id": home_account_id, "environment": app.authority.instance}
         try:
-            result = app.acquire_token_silent_with_error(scopes, account)
+            result = app.acquire_token_silent_with_error(
+                scopes, account, claims_challenge=claims, force_refresh=force_refresh
+            )
         except msal_app.TRANSIENT_ERRORS as exc:
             raise ProviderError(
                 f"The identity provider could not be reached: {describe(exc)}", transient=True
@@ -328,7 +373,7 @@ def masked(result: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def _refresh_token_is_dead(result: dict[str, Any] | None) -> bool:
+def refresh_token_is_dead(result: dict[str, Any] | None) -> bool:
     return bool(
         result
         and result.get("error") == "invalid_grant"
@@ -343,16 +388,20 @@ def _lost_race(store: TokenStore, home_account_id: str, scopes: list[str]) -> No
     # Newer tokens are stored; ours is valid too, and the newer ones are kept.
 
 
-def raise_for(result: dict[str, Any] | None, scopes: list[str]) -> NoReturn:
+def raise_for(
+    result: dict[str, Any] | None, scopes: list[str], claims: str | None = None
+) -> NoReturn:
+    """The error MSAL's ``result`` means; ``claims``: the challenge this call carried,
+    passed on to the sign-in when the provider sent none of its own."""
     if not result:
-        raise InteractionRequired(scopes, error="no_token_in_cache")
+        raise InteractionRequired(scopes, error="no_token_in_cache", claims_challenge=claims)
     error = str(result.get("error", ""))
     suberror = result.get("suberror")
     if error in _TRANSIENT_ERRORS:
         raise ProviderError(f"The identity provider answered {error}", error=error, transient=True)
     if error in {"invalid_grant", "interaction_required", "consent_required", "login_required"}:
         raise InteractionRequired(
-            scopes, error=suberror or error, claims_challenge=result.get("claims")
+            scopes, error=suberror or error, claims_challenge=result.get("claims") or claims
         )
     raise ProviderError(
         f"The identity provider refused to issue a token: {error}", error=error, transient=False
@@ -369,7 +418,7 @@ def acquire_from_state(
     """A token for ``scopes`` from a cache not yet stored (a sign-in's), and the cache's
     new state if MSAL changed it. Raises like ``acquire``."""
     scopes = api_scopes(scopes)
-    result, new_state = _silent(state, home_account_id, scopes)
+    result, new_state = silent(state, home_account_id, scopes)
     if result and "access_token" in result:
         return str(result["access_token"]), new_state
     raise_for(result, scopes)

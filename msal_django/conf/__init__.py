@@ -9,85 +9,35 @@ settings registers its reset with ``resets_on_change``, called on ``setting_chan
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar, overload
+from typing import Any
 
 from django.conf import settings
 
+from msal_django.conf.setting import (
+    SETTINGS_READ,
+    Setting,
+    configured,
+    resets_on_change,
+    seconds,
+    setting_changed,
+)
 from msal_django.redact import Secret
 
-T = TypeVar("T")
+__all__ = [
+    "DEFAULTS",
+    "SETTINGS",
+    "SETTINGS_READ",
+    "TOKEN_CACHES",
+    "Setting",
+    "Settings",
+    "configured",
+    "msal_settings",
+    "resets_on_change",
+    "seconds",
+    "setting_changed",
+]
 
 TOKEN_CACHES = ("database", "redis")
-SETTINGS_READ = ("MSAL_DJANGO", "SECRET_KEY", "SECRET_KEY_FALLBACKS")
-_resets: list[tuple[frozenset[str], Callable[[], None]]] = []
-
-
-def resets_on_change(*names: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
-    """Register a ``reset()``, called when a setting of ``names`` (``SETTINGS_READ``) changes."""
-
-    def register(reset: Callable[[], None]) -> Callable[[], None]:
-        _resets.append((frozenset(names or SETTINGS_READ), reset))
-        return reset
-
-    return register
-
-
-def setting_changed(setting: str, **kwargs: Any) -> None:
-    """Django's ``setting_changed`` (connected in ``apps.py``): what was built is dropped."""
-    for names, reset in list(_resets):
-        if setting in names:
-            reset()
-
-
-def seconds(value: Any) -> float:
-    """A duration setting in seconds: a number, or a ``timedelta``."""
-    return float(value.total_seconds() if hasattr(value, "total_seconds") else value)
-
-
-def configured(name: str) -> Any:
-    """``MSAL_DJANGO[name]`` as configured, else its default."""
-    config = getattr(settings, "MSAL_DJANGO", None)
-    if isinstance(config, dict) and name in config:
-        return config[name]
-    return SETTINGS[name].default
-
-
-class Setting(Generic[T]):
-    """One key of ``MSAL_DJANGO``: read as ``msal_settings.<NAME>``. ``help`` is its whole
-    description (reStructuredText; ``:setting:``, ``:check:``, ``:doc:``, ``:ref:``,
-    ``:func:`` link); ``default_text`` says what the default means where its repr would
-    mislead; ``check`` names the system check of a duration (seconds or a timedelta)."""
-
-    name: str
-
-    def __init__(
-        self,
-        default: Any,
-        read: Callable[[Any], T],
-        help: str = "",
-        *,
-        check: str | None = None,
-        default_text: str | None = None,
-    ) -> None:
-        self.default, self.read, self.help, self.check = default, read, help, check
-        self.default_text = default_text
-
-    @property
-    def duration(self) -> bool:
-        return self.check is not None
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, instance: None, owner: type) -> Setting[T]: ...
-    @overload
-    def __get__(self, instance: object, owner: type) -> T: ...
-    def __get__(self, instance: object | None, owner: type) -> Setting[T] | T:
-        if instance is None:
-            return self
-        return self.read(configured(self.name))
 
 
 def _text(value: Any) -> str:
@@ -371,6 +321,29 @@ class Settings:
         "and ``exp`` of back-channel logout tokens, and to the ``exp`` and ``nbf`` of the "
         "access tokens your API is called with.",
         check="msal_django.E021",
+    )
+
+    # -- sign-out that follows the account (msal_django.signout.session_check) --
+    SESSION_CHECK_INTERVAL: Setting[float | None] = Setting(
+        900,
+        lambda value: None if value is None else seconds(value),
+        "At most this often (seconds, or a ``timedelta``) per account, across all processes "
+        "and hosts, a request of a signed-in session asks the provider whether the account "
+        "still stands (a refresh-token redemption), through "
+        "``msal_django.middleware.SessionCheckMiddleware``. Refused (the user disabled, "
+        "their sessions revoked, their password reset): the account's tokens are removed and "
+        "every session signed in with it ends. The provider unreachable: nothing ends. "
+        "``None`` turns the check off; a positive number otherwise "
+        "(:check:`msal_django.E025`). See :doc:`/topics/account-events`.",
+    )
+    CLIENT_CAPABILITIES: Setting[list[str]] = Setting(
+        [],
+        lambda value: list(value or []),
+        'MSAL\'s ``client_capabilities``: ``["cp1"]`` declares Continuous Access '
+        "Evaluation, for longer-lived access tokens that CAE-enabled APIs (Microsoft Graph) "
+        "revoke with a claims challenge; pass the challenge to "
+        ":func:`~msal_django.get_token` (``claims_challenge=``). A list of strings "
+        "(:check:`msal_django.E026`). See :doc:`/topics/account-events`.",
     )
 
     # -- authorization from the identity provider (msal_django.signin.authorization) --

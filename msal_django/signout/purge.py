@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from msal_django.models import CachedAccount
 from msal_django.signals import account_removed, send_account_removed
+from msal_django.signout import session_index
 from msal_django.stores import get_store
 
 logger = logging.getLogger("msal_django")
@@ -84,7 +85,8 @@ def purge(
     batch_size: int = 1000,
     progress: Callable[[int], None] | None = None,
 ) -> PurgeResult:
-    """Remove the selected accounts' tokens in batches and send ``account_removed``.
+    """Remove the selected accounts' tokens in batches, end the sessions signed in with
+    them, and send ``account_removed``.
 
     Memory stays bounded by ``batch_size`` (at least 1) whatever the number of accounts.
     ``progress`` is called with the running count after each batch.
@@ -97,6 +99,8 @@ def purge(
         if not dry_run:
             gone = set(get_store().remove_many([home for home, _ in batch]))
             removed += len(gone)
+            # Their sessions end too: one query to find them, one transaction to end them.
+            session_index.end(session_index.find(home_account_ids=gone))
             _announce([(home, user_id) for home, user_id in batch if home in gone], reason)
         if progress is not None:
             progress(matched)

@@ -13,6 +13,7 @@ the system check ``msal_django.E020`` refuses it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, cast
 
@@ -91,9 +92,15 @@ def find(
     issuer: str | None = None,
     session_key: str | None = None,
     home_account_id: str | None = None,
+    home_account_ids: Collection[str] | None = None,
 ) -> list[SignInSession]:
     """The sign-ins matching every criterion given (at least one), their users loaded,
     read on the primary: a replica may not hold a session that signed in a moment ago."""
+    if home_account_ids is not None:
+        if not home_account_ids:
+            return []
+        entries = SignInSession.objects.using(router.db_for_write(SignInSession))
+        return list(entries.filter(home_account_id__in=list(home_account_ids)))
     if not (sid or subject or session_key or home_account_id):
         raise ValueError("find() needs a sid, a subject, a session key or an account.")
     entries = SignInSession.objects.using(router.db_for_write(SignInSession))

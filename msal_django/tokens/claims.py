@@ -32,7 +32,10 @@ class _Headers(Protocol):
     def get(self, key: str, /) -> str | None: ...
 
 
-class _Response(Protocol):
+class ResponseLike(Protocol):
+    """What :func:`claims_challenge` reads of a response: ``requests.Response`` and
+    ``httpx.Response`` have it (``headers.get`` is case-insensitive in both)."""
+
     @property
     def status_code(self) -> int: ...
 
@@ -44,7 +47,7 @@ class _Malformed(Exception):
     """The header breaks RFC 9110's grammar where no sender Microsoft runs breaks it."""
 
 
-def claims_challenge(response_or_header: _Response | str) -> str | None:
+def claims_challenge(response_or_header: ResponseLike | str) -> str | None:
     """The claims an API's ``401`` asks the next access token to carry, else ``None``.
 
     Pass the response of a call to Microsoft Graph or another CAE-enabled API (a

@@ -15,6 +15,7 @@ from msal_django.exceptions import (
 
 if TYPE_CHECKING:
     from msal_django.tokens import aget_token, aget_token_for_user, get_token, get_token_for_user
+    from msal_django.tokens.claims import claims_challenge
     from msal_django.webapi.downstream import get_app_token, get_token_on_behalf_of
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "StoreUnavailable",
     "aget_token",
     "aget_token_for_user",
+    "claims_challenge",
     "get_app_token",
     "get_token",
     "get_token_for_user",
@@ -37,6 +39,7 @@ _LAZY = {
     "aget_token_for_user": "tokens",
     "get_token": "tokens",
     "get_token_for_user": "tokens",
+    "claims_challenge": "tokens.claims",
     "get_token_on_behalf_of": "webapi.downstream",
     "get_app_token": "webapi.downstream",
 }

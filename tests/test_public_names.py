@@ -19,6 +19,7 @@ PUBLIC = {
         "StoreUnavailable",
         "aget_token",
         "aget_token_for_user",
+        "claims_challenge",
         "get_app_token",
         "get_token",
         "get_token_for_user",

@@ -29,10 +29,16 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from msal_django.exceptions import ProviderError, StoreUnavailable
-from msal_django.redact import describe, loggable
+from msal_django.redact import loggable
 from msal_django.signin.authorization import SignInRefused
 from msal_django.webapi.bearer import AccessToken, InsufficientScope, InvalidBearerToken, authorize
-from msal_django.webapi.require import AppCaller, NoLinkedUser, authenticate, bearer_token
+from msal_django.webapi.require import (
+    AppCaller,
+    NoLinkedUser,
+    authenticate,
+    bearer_token,
+    not_checked,
+)
 
 logger = logging.getLogger("msal_django.api")
 
@@ -72,7 +78,7 @@ class BearerTokenAuthentication(BaseAuthentication):
                 raise TemporarilyUnavailable() from None
             raise exceptions.PermissionDenied(exc.message) from None
         except (ProviderError, StoreUnavailable, DatabaseError) as exc:
-            logger.warning("API request not checked: %s", describe(exc))
+            not_checked(exc)
             raise TemporarilyUnavailable() from None
         return caller, access_token
 

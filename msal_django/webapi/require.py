@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
-from django.db import DatabaseError
+from django.db import DatabaseError, connections, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from msal_django.backends import msal_backend
@@ -247,10 +247,20 @@ def _admit(
             return temporarily_unavailable()
         return access_denied(exc.message)
     except (ProviderError, StoreUnavailable, DatabaseError) as exc:
-        logger.warning("API request not checked: %s", describe(exc))
+        not_checked(exc)
         return temporarily_unavailable()
     request.user = caller  # type: ignore[assignment]
     return None
+
+
+def not_checked(exc: Exception) -> None:
+    """Log why a request could not be checked. A database error inside a transaction
+    (``ATOMIC_REQUESTS``, a test) leaves it aborted on PostgreSQL: it is marked to roll
+    back, so the 503 is sent instead of a failed commit's 500."""
+    logger.warning("API request not checked: %s", describe(exc))
+    for connection in connections.all(initialized_only=True):
+        if connection.in_atomic_block:
+            transaction.set_rollback(True, using=connection.alias)
 
 
 def access_denied(description: str) -> JsonResponse:

@@ -35,6 +35,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "msal_django.middleware.InteractionRequiredMiddleware",
+    # Asks the provider whether a signed-in account still stands (disabled, revoked).
+    "msal_django.middleware.SessionCheckMiddleware",
 ]
 ROOT_URLCONF = "example.urls"
 LOGIN_URL = "msal_django:login"
@@ -87,6 +89,9 @@ MSAL_DJANGO = {
     # The app role Reports.Reader (an app registration's "App roles") grants a Django group;
     # the reports page is for that group only.
     "GROUP_MAP": {"Reports.Reader": "report readers"},
+    # So the demo shows it: disable alice at the provider, and her next page after 10
+    # seconds signs her out (the default, 900, suits a real site).
+    "SESSION_CHECK_INTERVAL": int(os.environ.get("MSAL_DJANGO_SESSION_CHECK_INTERVAL", "10")),
 }
 # run.py's local provider keeps its CA in .state/: a job in another process
 # (manage.py example_job) trusts the same one.

@@ -330,3 +330,78 @@ def test_msal_check_sessions_skips_accounts_checked_within_the_interval(idp, sig
 def test_msal_check_sessions_refuses_a_bad_batch_size(db, size):
     with pytest.raises(CommandError, match="--batch-size"):
         call_command("msal_check_sessions", "--batch-size", size)
+
+
+# -- Continuous Access Evaluation, end to end with the provider ------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cp1_site_follows_a_caes_challenge_to_the_sign_in(
+    idp, settings, sign_in, store_backend, removed
+):
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "CLIENT_CAPABILITIES": ["cp1"]}
+    browser = Client()
+    sign_in(browser, "alice")
+    token = browser.get("/token/").json()["access_token"]
+    http = idp.http_client()
+    graph = lambda t: http.get(idp.api_url, headers={"Authorization": f"Bearer {t}"})  # noqa: E731
+    assert graph(token).status_code == 200
+    time.sleep(1.01)  # the event comes after the token's iat (whole seconds)
+    idp.disable_user("alice")
+    answer = graph(token)  # a 28-hour token, but Graph evaluates it continuously
+    claims = msal_django.claims_challenge(answer)
+    assert claims is not None
+    user = get_user_model().objects.get()
+    with pytest.raises(msal_django.InteractionRequired) as raised:
+        msal_django.get_token_for_user(user, ["User.Read"], claims_challenge=claims)
+    assert raised.value.claims_challenge == claims
+    assert [r["reason"] for r in removed] == ["provider_refused"]
+    assert signed_in_as(browser) == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_disabled_user_is_signed_out_by_the_session_check(idp, sign_in, checked, removed):
+    browser = Client()
+    sign_in(browser, "alice")
+    idp.disable_user("alice")
+    later()
+    assert browser.get("/").status_code == 302
+    assert signed_in_as(browser) == ""
+    assert [r["reason"] for r in removed] == ["provider_refused"]
+
+
+# -- system checks ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "check_id"),
+    [
+        ("SESSION_CHECK_INTERVAL", 0, "msal_django.E025"),
+        ("SESSION_CHECK_INTERVAL", "15m", "msal_django.E025"),
+        ("SESSION_CHECK_INTERVAL", True, "msal_django.E025"),
+        ("CLIENT_CAPABILITIES", "cp1", "msal_django.E026"),
+        ("CLIENT_CAPABILITIES", [1], "msal_django.E026"),
+    ],
+)
+def test_a_wrong_value_is_a_system_check_error(settings, key, value, check_id):
+    from django.core import checks
+
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, key: value}
+    assert check_id in [m.id for m in checks.run_checks()]
+
+
+@pytest.mark.parametrize("value", [None, 900, 0.5])
+def test_right_intervals_pass_the_checks(settings, value):
+    from django.core import checks
+
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "SESSION_CHECK_INTERVAL": value}
+    assert "msal_django.E025" not in [m.id for m in checks.run_checks()]
+
+
+def test_the_middleware_before_authentication_is_a_system_check_error(settings):
+    from django.core import checks
+
+    settings.MIDDLEWARE = [CHECK, *settings.MIDDLEWARE]
+    assert "msal_django.E027" in [m.id for m in checks.run_checks()]
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE[1:], CHECK]
+    assert "msal_django.E027" not in [m.id for m in checks.run_checks()]

@@ -24,6 +24,7 @@ from .endpoints.discovery import handle_discovery, handle_index, handle_jwks
 from .endpoints.graph import handle_me, handle_member_of
 from .endpoints.logout import handle_logout
 from .endpoints.token import handle_token
+from .endpoints.users import handle_user_action, handle_users
 from .entra import check_tenant, error_body, injected_error
 from .records import InjectedFailure, OAuthError, RecordedRequest
 from .web import html, json_response
@@ -51,6 +52,8 @@ ROUTES = (
     Route("logout", "GET POST", "/<tenant>/oauth2/v2.0/logout", handle_logout, page=True),
     Route("api", "GET", "/v1.0/me", handle_me),
     Route("graph_groups", "GET", "/v1.0/me/transitiveMemberOf", handle_member_of),
+    Route("users", "GET", "/users/", handle_users, page=True),
+    Route("user_action", "POST", "/users/<username>/", handle_user_action, page=True),
 )
 ENDPOINTS = tuple(dict.fromkeys(route.endpoint for route in ROUTES))
 # Not an endpoint: never recorded, never failed.

@@ -15,6 +15,7 @@ from typing import Any
 from .context import Context
 from .defaults import ID_TOKEN_LIFETIME, LOGOUT_TOKEN_LIFETIME
 from .entra import authorization_claims, token_scopes
+from .events import CAE_CAPABILITY, declares_cae
 from .records import AuthorizationCode, IssuedRefreshToken, RegisteredClient, TestUser
 
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -47,9 +48,11 @@ def issue_tokens(
     auth_time: int,
     nonce: str | None,
     code: AuthorizationCode | None,
+    claims: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The token endpoint's answer to a grant of ``scopes`` (a refresh token with
-    ``offline_access`` or on a refresh, an ID token with ``openid``)."""
+    ``offline_access`` or on a refresh, an ID token with ``openid``). ``claims``: the
+    request's claims; a ``cp1`` client gets ``xms_cc`` and the CAE lifetime."""
     state = ctx.state
     granted = state.granted(user.username, client.client_id)
     resource, names, resource_scopes = token_scopes(client.client_id, scopes, granted)
@@ -66,10 +69,12 @@ def issue_tokens(
         "preferred_username": user.preferred_username,
         "ver": "2.0",
     }
-    lifetime = int(state.access_token_lifetime)
-    access_token = ctx.keys.sign(
-        user_access_token_claims(common, resource, names, client.client_id, lifetime)
-    )
+    cae = declares_cae(claims or {})
+    lifetime = int(state.cae_access_token_lifetime if cae else state.access_token_lifetime)
+    access_claims = user_access_token_claims(common, resource, names, client.client_id, lifetime)
+    if cae:
+        access_claims["xms_cc"] = [CAE_CAPABILITY]
+    access_token = ctx.keys.sign(access_claims)
     body: dict[str, Any] = {
         "token_type": "Bearer",
         "scope": " ".join(resource_scopes or names),

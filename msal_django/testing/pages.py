@@ -171,5 +171,32 @@ def index_page(*, authority: str, issuer: str, discovery_url: str) -> str:
 <h1>Local identity provider</h1>
 <p>Authority: <code>{_e(authority)}</code></p>
 <p>Issuer: <code>{_e(issuer)}</code></p>
-<p><a href="{_e(discovery_url)}">OpenID configuration</a></p>"""
+<p><a href="{_e(discovery_url)}">OpenID configuration</a></p>
+<p><a href="/users/">Users</a>: disable one, revoke their sessions</p>"""
     return _page("Local identity provider", body)
+
+
+def users_page(users: Sequence[tuple[str, str, bool]]) -> str:
+    """The provider's users, as an admin sees them at Entra ID: (user name, display name,
+    disabled), each with what an admin can do to the account."""
+    rows = []
+    for username, name, disabled in users:
+        actions = [("enable", "Enable") if disabled else ("disable", "Disable")]
+        actions += [("revoke-sessions", "Revoke sessions"), ("reset-password", "Reset password")]
+        buttons = "".join(
+            f'<button type="submit" name="action" value="{action}">{label}</button> '
+            for action, label in actions
+        )
+        status = "disabled" if disabled else "enabled"
+        rows.append(
+            f'<li><form method="post" action="/users/{_e(username)}/">'
+            f'<span class="name">{_e(name)}</span> <span class="upn">{_e(username)} '
+            f"({status})</span><br>{buttons}</form></li>"
+        )
+    body = f"""
+<h1>Users</h1>
+<p>What an administrator does to an account at Entra ID: a disabled user's refresh
+tokens and sign-ins are refused, revoked sessions and a reset password end every refresh
+token issued before.</p>
+<ul class="accounts">{"".join(rows)}</ul>"""
+    return _page("Users", body)

@@ -31,6 +31,7 @@ from .defaults import (
     DEFAULT_USERS,
 )
 from .entra import grants, new_user, token_scopes
+from .events import AccountEvents
 from .keys import CA_FILE, ProviderKeys, default_state_dir
 from .records import (
     BackchannelLogout,
@@ -80,7 +81,7 @@ def http_client() -> Session:
     return https_session(ca_file)
 
 
-class IdentityProvider:
+class IdentityProvider(AccountEvents):
     """The local provider. ``port=0`` picks a free port; ``entra.py`` has its rules."""
 
     def __init__(
@@ -274,13 +275,6 @@ class IdentityProvider:
             version=version,
             lifetime=lifetime,
         )
-
-    def revoke_refresh_tokens(self, username: str) -> int:
-        """Revoke every refresh token (and end every sign-in session) of a user.
-
-        Returns how many refresh tokens were revoked.
-        """
-        return self._state.revoke_refresh_tokens(username)
 
     @property
     def access_token_lifetime(self) -> int:

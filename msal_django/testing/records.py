@@ -133,6 +133,7 @@ class IssuedRefreshToken:
     scopes: tuple[str, ...]
     expires_at: float
     revoked: bool = False
+    revocation: str = "revoked"  # or "password": what the refusal says
     used: bool = False
 
 

@@ -51,8 +51,13 @@ class ProviderState:
     requests: list[RecordedRequest] = field(default_factory=list)
     backchannel_logouts: list[BackchannelLogout] = field(default_factory=list)
     issued: list[str] = field(default_factory=list)  # every code and token, for leak checks
+    # Account events (testing.events): disabled users, each user's latest event time.
+    disabled: set[str] = field(default_factory=set)
+    account_events: dict[str, float] = field(default_factory=dict)
     # Knobs tests turn.
     access_token_lifetime: int = DEFAULT_ACCESS_TOKEN_LIFETIME
+    # Entra: a CAE-capable (cp1) client's access tokens live up to 28 hours.
+    cae_access_token_lifetime: int = 28 * 3600
     refresh_token_lifetime: int = DEFAULT_REFRESH_TOKEN_LIFETIME
     strict_refresh_token_rotation: bool = False
     login_hint_claim: bool = False
@@ -72,7 +77,10 @@ class ProviderState:
             self.refresh_tokens.clear()
             self.backchannel_logouts.clear()
             self.issued.clear()
+            self.disabled.clear()
+            self.account_events.clear()
             self.access_token_lifetime = DEFAULT_ACCESS_TOKEN_LIFETIME
+            self.cae_access_token_lifetime = 28 * 3600
             self.refresh_token_lifetime = DEFAULT_REFRESH_TOKEN_LIFETIME
             self.strict_refresh_token_rotation = False
             self.login_hint_claim = False

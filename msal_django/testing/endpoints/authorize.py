@@ -17,6 +17,7 @@ from .. import pages
 from ..context import Context
 from ..defaults import CODE_LIFETIME, PENDING_SIGN_IN_LIFETIME
 from ..entra import OIDC_SCOPES, grants, missing_consent, parse_scopes, split_scope, unknown_client
+from ..events import refuse_if_disabled
 from ..minting import client_info, now
 from ..records import (
     AuthorizationCode,
@@ -169,6 +170,7 @@ def _silent_sign_in(
                 f"application with ID '{auth.client_id}'.",
             },
         )
+    refuse_if_disabled(ctx.state, session.username, page=True)
     return _issue_code(ctx, auth, ctx.state.user(session.username), session)
 
 
@@ -210,6 +212,7 @@ def _complete_sign_in(ctx: Context, request: Request) -> Response:
             current,
             "A user name has up to 64 letters, digits and . _ @ + - characters.",
         )
+    refuse_if_disabled(state, username, page=True)
     with state.lock:
         if state.pending.pop(request_id, None) is None:  # Another submit won the race.
             raise OAuthError(

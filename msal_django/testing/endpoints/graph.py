@@ -11,6 +11,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..context import Context
 from ..entra import GRAPH_RESOURCE, MEMBERSHIP_SCOPES
+from ..events import cae_challenge
 from ..records import TestUser
 from ..web import json_response
 
@@ -112,4 +113,11 @@ def _caller(ctx: Context, request: Request) -> tuple[TestUser, dict[str, Any]]:
             f'Bearer realm="{ctx.base_url}", error="invalid_token", '
             f'error_description="{message.replace(chr(34), chr(39))}"',
         ) from None
+    challenge = cae_challenge(ctx.state, user.username, claims)
+    if challenge is not None:  # a cp1 token issued before the account's latest event
+        raise _Unauthorized(
+            "Continuous access evaluation resulted in challenge with result: "
+            "InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp",
+            challenge,
+        )
     return user, claims

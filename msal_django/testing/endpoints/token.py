@@ -23,6 +23,7 @@ from ..entra import (
     split_scope,
     unknown_client,
 )
+from ..events import claims_request, refuse_if_disabled, revocation_message
 from ..minting import app_access_token, b64url, issue_tokens
 from ..records import OAuthError, RegisteredClient
 from ..web import json_response
@@ -121,6 +122,7 @@ def redeem_code(ctx: Context, client: RegisteredClient, form: Mapping[str, str])
             "AADSTS50148: The code_verifier does not match the code_challenge supplied in "
             "the authorization request for PKCE.",
         )
+    refuse_if_disabled(state, code.username)
     return issue_tokens(
         ctx,
         client,
@@ -130,6 +132,7 @@ def redeem_code(ctx: Context, client: RegisteredClient, form: Mapping[str, str])
         auth_time=code.auth_time,
         nonce=code.request.nonce,
         code=code,
+        claims=claims_request(form.get("claims")),
     )
 
 
@@ -149,13 +152,9 @@ def redeem_refresh_token(
                 "AADSTS9002313: Invalid request. Request is malformed or invalid: the "
                 "refresh token is not valid for this client.",
             )
+        refuse_if_disabled(state, token.username)
         if token.revoked:
-            raise OAuthError(
-                "invalid_grant",
-                "AADSTS50173: The provided grant has expired due to it being revoked, a "
-                "fresh auth token is needed. The user might have changed or reset their "
-                "password.",
-            )
+            raise OAuthError("invalid_grant", revocation_message(token.revocation))
         if token.expires_at < time.time():
             raise OAuthError(
                 "invalid_grant",
@@ -177,6 +176,7 @@ def redeem_refresh_token(
         auth_time=token.auth_time,
         nonce=None,
         code=None,
+        claims=claims_request(form.get("claims")),
     )
 
 
@@ -206,6 +206,7 @@ def on_behalf_of(ctx: Context, client: RegisteredClient, form: Mapping[str, str]
             "AADSTS50034: The assertion is not a user's delegated token; on-behalf-of "
             "needs one (app-only tokens use client credentials).",
         )
+    refuse_if_disabled(ctx.state, user.username)
     scopes = parse_scopes(form.get("scope"))
     if not [scope for scope in scopes if scope not in OIDC_SCOPES]:
         raise missing_parameter("scope")
@@ -227,6 +228,7 @@ def on_behalf_of(ctx: Context, client: RegisteredClient, form: Mapping[str, str]
         auth_time=int(claims.get("iat") or 0),
         nonce=None,
         code=None,
+        claims=claims_request(form.get("claims")),
     )
 
 

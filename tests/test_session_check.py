@@ -60,7 +60,15 @@ def signed_in_as(client):
 
 
 def later():
-    time.sleep(1.1)  # the interval (1 s) has passed, for this process and the cache
+    """The interval passes: the shared claim expires, and with it this process's memory
+    of the last check (as for a process that never checked the account). The timing
+    itself is tested with real sleeps in ``test_..._asked_once_per_interval_...``."""
+    cache.clear()
+    session_check.reset()
+
+
+def wait_interval():
+    time.sleep(1.1)  # the interval (1 s) passes for real, for this process and the cache
 
 
 # -- every removal ends the sessions signed in with the account -----------------------
@@ -171,11 +179,11 @@ def test_a_standing_account_is_asked_once_per_interval_and_stays_signed_in(
 ):
     browser = Client()
     sign_in(browser, "alice")
-    later()
+    wait_interval()
     for _ in range(3):
         assert signed_in_as(browser) == "alice@example.com"
     assert idp.count("token", grant_type=REFRESH) == 1
-    later()
+    wait_interval()
     assert signed_in_as(browser) == "alice@example.com"
     assert idp.count("token", grant_type=REFRESH) == 2
 

@@ -15,6 +15,9 @@ import pytest
 import msal_django
 from msal_django.testing import IdentityProvider
 
+# The provider takes the query response mode these tests use; MSAL recommends form_post.
+pytestmark = pytest.mark.filterwarnings("ignore:response_mode='form_post' is recommended")
+
 CLIENT = "msal-django-tests-events"
 SECRET = "events-secret-0123456789"
 REDIRECT = "http://127.0.0.1/callback"

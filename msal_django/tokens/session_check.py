@@ -147,16 +147,16 @@ def _check(home_account_id: str, user: AbstractBaseUser | None) -> Outcome:
             result, new_state = silent(
                 partition.state, home_account_id, check_scopes(), force_refresh=True
             )
-            if result and "access_token" in result:
+            if result is None:  # MSAL holds no refresh token for it: nothing to ask with
+                return Outcome.GONE
+            if "error" not in result:  # redeemed (with or without an access token)
                 if new_state is not None:
                     store.save(partition, new_state)  # lost to a newer write: fine too
                 return Outcome.VALID
             if not refresh_token_is_dead(result):
-                error = str((result or {}).get("error", "no_result"))
-                logger.info(
-                    "Session check of %s: the provider answered %s.", home_account_id, error
-                )
-                transient = error in {"temporarily_unavailable", "server_error", "no_result"}
+                error = str(result.get("error"))
+                logger.info("Session check of %s: the provider said %s.", home_account_id, error)
+                transient = error in {"temporarily_unavailable", "server_error"}
                 return Outcome.UNREACHABLE if transient else Outcome.VALID
             # Strictly rotating refresh tokens: a concurrent refresh may have used ours.
             current = newer_partition(store, partition, user_id)

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from werkzeug.wrappers import Request, Response
 
 from .. import events, pages
 from ..context import Context
 from ..records import OAuthError
+from ..state import ProviderState
 from ..web import html, redirect
 
-ACTIONS = {
+ACTIONS: dict[str, Callable[[ProviderState, str], object]] = {
     "disable": events.disable,
     "enable": events.enable,
     "revoke-sessions": events.revoke_sessions,

@@ -58,7 +58,15 @@ def main() -> int:
 
     print(f"\n  Identity provider: {idp.authority}  (CA: {idp.ca_file})")
     print(f"  Open {site}/  and sign in as alice or bob (only alice may open /reports/).")
-    print(f"  Admin: {site}/admin/  (admin / admin)\n", flush=True)
+    print(f"  Admin: {site}/admin/  (admin / admin)")
+    print(
+        f"  The provider's users page (disable alice, revoke her sessions): {idp.base_url}/users/"
+    )
+    print(
+        "  Your browser does not know the provider's certificate authority: accept its warning"
+        f"\n  once, or trust {idp.ca_file}.\n",
+        flush=True,
+    )
     try:
         call_command("runserver", f"{args.host}:{args.port}", use_reloader=False)
     finally:

@@ -20,7 +20,7 @@ the kind of token and never echo it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,7 +42,7 @@ _STRING_MEMBERS = ("alg", "kid", "typ", "cty")
 
 
 def checked_header(
-    token: str, *, types: Iterable[str], error: type[ValueError], noun: str
+    token: str, *, types: Collection[str], error: type[ValueError], noun: str
 ) -> dict[str, Any]:
     """The JOSE header of ``token``, every member we read type-checked: it is not
     signed yet. ``types``: the ``typ`` values allowed (lower case, without
@@ -62,7 +62,7 @@ def checked_header(
     if alg not in jwks.ALGORITHMS:
         raise error(f"The {noun}'s alg {loggable(alg, 20)!r} is not allowed.")
     typ = header.get("typ")
-    if typ is not None and typ.lower().removeprefix("application/") not in frozenset(types):
+    if typ is not None and typ.lower().removeprefix("application/") not in types:
         raise error(f"The {noun}'s typ {loggable(typ, 40)!r} is not allowed.")
     if "crit" in header:
         raise error(f"The {noun}'s crit header names an unsupported extension.")

@@ -54,17 +54,7 @@ class InteractionRequiredMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, InteractionRequired):
-            if is_navigation(request):
-                # A POST cannot be replayed after sign-in: come back to the page it came from.
-                back = request.get_full_path() if request.method in ("GET", "HEAD") else "/"
-                return HttpResponseRedirect(login_url(exception, back))
-            url = login_url(exception, _referring_page(request))
-            response = JsonResponse(
-                {"error": "interaction_required", "login_url": url, "scopes": exception.scopes},
-                status=401,
-            )
-            response["Cache-Control"] = "no-store"
-            return response
+            return interaction_required_response(request, exception)
         if isinstance(exception, StoreUnavailable) or (
             isinstance(exception, ProviderError) and exception.transient
         ):
@@ -175,18 +165,22 @@ class SessionCheckMiddleware:
             return None
         request.session.flush()  # its row is gone already; the cookie goes too
         request.user = AnonymousUser()
-        return signed_out_response(request)
+        return interaction_required_response(request, InteractionRequired(error="session_ended"))
 
 
-def signed_out_response(request: HttpRequest) -> HttpResponse:
-    """The answer to a request whose session just ended: to sign in, then back here."""
-    ended = InteractionRequired(error="session_ended")
+def interaction_required_response(
+    request: HttpRequest, exception: InteractionRequired
+) -> HttpResponse:
+    """A navigation goes to ``login`` and comes back; anything else gets the 401 JSON
+    with the ``login_url`` its page's script sends the person to."""
     if is_navigation(request):
+        # A POST cannot be replayed after sign-in: come back to the page it came from.
         back = request.get_full_path() if request.method in ("GET", "HEAD") else "/"
-        return HttpResponseRedirect(login_url(ended, back))
-    url = login_url(ended, _referring_page(request))
+        return HttpResponseRedirect(login_url(exception, back))
+    url = login_url(exception, _referring_page(request))
     response = JsonResponse(
-        {"error": "interaction_required", "login_url": url, "scopes": []}, status=401
+        {"error": "interaction_required", "login_url": url, "scopes": exception.scopes},
+        status=401,
     )
     response["Cache-Control"] = "no-store"
     return response

@@ -36,6 +36,10 @@ from .redis_servers import (
 CLIENT_ID = "msal-django-tests"
 CLIENT_SECRET = "tests-client-secret-0123456789"
 REDIRECT_URI = "http://testserver/auth/callback/"
+# The clients that call the site's API in the web API tests (api_clients).
+SPA_ID = "msal-django-tests-spa"
+DAEMON_ID = "msal-django-tests-daemon"
+DAEMON_SECRET = "daemon-secret-0123456789"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -100,6 +104,19 @@ def no_secret_in_logs(request) -> Iterator[None]:
     secrets = [CLIENT_SECRET, *(provider.issued_secrets() if provider else [])]
     leaked = [secret[:10] + "..." for secret in secrets if secret and secret in text]
     assert leaked == [], "a secret was logged"
+
+
+@pytest.fixture
+def api_clients(idp) -> Iterator[None]:
+    """A single-page app and a daemon registered to call the site's API; the provider's
+    keys fetched afresh."""
+    from msal_django import jwks
+
+    idp.register_client(SPA_ID, "spa-secret-0123456789")
+    idp.register_client(DAEMON_ID, DAEMON_SECRET)
+    jwks.reset()
+    yield
+    jwks.reset()
 
 
 @pytest.fixture(params=["database", "redis"])

@@ -24,25 +24,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import msal_django
-from msal_django import jwks, msal_app
+from msal_django import msal_app
 from msal_django.api import require_token
 from msal_django.drf import BearerTokenAuthentication, HasRoles, HasScopes
 from msal_django.models import CachedAccount, UserIdentity
 from msal_django.signout.removal import caller_account_id, obo_partition_id
 from msal_django.stores import get_store
-from tests.conftest import CLIENT_ID
+from tests.conftest import CLIENT_ID, SPA_ID
 from tests.hostile import everyone
-from tests.test_protected_api import (
-    ACCESS_AS_USER,
-    DAEMON_ID,
-    DAEMON_SECRET,
-    OBO_GRANT,
-    SPA_ID,
-    app_token,
-    resigned,
-)
+from tests.test_protected_api import ACCESS_AS_USER, OBO_GRANT, app_token, resigned
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.urls(__name__),
+    pytest.mark.usefixtures("api_clients"),
+]
 
 GRAPH_SCOPE = "GroupMember.Read.All"
 EDITORS = "a1b2c3d4-0000-4000-8000-000000000001"
@@ -92,15 +88,6 @@ urlpatterns = [
 ]
 
 PLAIN_AND_DRF = ["/api/me/", "/drf/me/"]
-
-
-@pytest.fixture(autouse=True)
-def clients(idp):
-    idp.register_client(SPA_ID, "spa-secret-0123456789")
-    idp.register_client(DAEMON_ID, DAEMON_SECRET)
-    jwks.reset()
-    yield
-    jwks.reset()
 
 
 def call(watch, path, token=None):

@@ -22,27 +22,18 @@ from msal_django.signout.removal import obo_partition_id, remove_on_behalf_of_to
 from msal_django.stores import get_store, token_memory
 from msal_django.webapi.downstream import app_partition_id
 
-from .conftest import CLIENT_ID
+from .conftest import CLIENT_ID, DAEMON_ID, DAEMON_SECRET, SPA_ID
 from .races import run_in_threads
 
 # The HMAC forgery signs with a short secret on purpose.
-pytestmark = pytest.mark.filterwarnings("ignore:The HMAC key is")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:The HMAC key is"),
+    pytest.mark.usefixtures("api_clients"),
+]
 
-SPA_ID = "msal-django-tests-spa"
-DAEMON_ID = "msal-django-tests-daemon"
-DAEMON_SECRET = "daemon-secret-0123456789"
 API = f"api://{CLIENT_ID}"
 ACCESS_AS_USER = f"{API}/access_as_user"
 OBO_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-
-
-@pytest.fixture(autouse=True)
-def clients(idp):
-    idp.register_client(SPA_ID, "spa-secret-0123456789")
-    idp.register_client(DAEMON_ID, DAEMON_SECRET)
-    jwks.reset()
-    yield
-    jwks.reset()
 
 
 def call(path, token=None, method="get", **headers):

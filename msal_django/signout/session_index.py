@@ -96,23 +96,20 @@ def find(
 ) -> list[SignInSession]:
     """The sign-ins matching every criterion given (at least one), their users loaded,
     read on the primary: a replica may not hold a session that signed in a moment ago."""
-    if home_account_ids is not None:
-        if not home_account_ids:
-            return []
-        entries = SignInSession.objects.using(router.db_for_write(SignInSession))
-        return list(entries.filter(home_account_id__in=list(home_account_ids)))
-    if not (sid or subject or session_key or home_account_id):
-        raise ValueError("find() needs a sid, a subject, a session key or an account.")
-    entries = SignInSession.objects.using(router.db_for_write(SignInSession))
-    criteria = {
+    criteria: dict[str, Any] = {
         "sid": sid,
         "subject": subject,
         "issuer": issuer,
         "session_key": session_key,
         "home_account_id": home_account_id,
     }
-    found = entries.select_related("user").filter(**{k: v for k, v in criteria.items() if v})
-    return list(found)
+    criteria = {name: value for name, value in criteria.items() if value}
+    if home_account_ids is not None:
+        criteria["home_account_id__in"] = list(home_account_ids)
+    if not criteria or criteria.keys() == {"issuer"}:
+        raise ValueError("find() needs a sid, a subject, a session key or an account.")
+    entries = SignInSession.objects.using(router.db_for_write(SignInSession))
+    return list(entries.select_related("user").filter(**criteria))
 
 
 def end(entries: list[SignInSession]) -> int:

@@ -23,11 +23,13 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
 from msal_django.conf import msal_settings, resets_on_change
 from msal_django.constants import RESERVED_SCOPES
 from msal_django.exceptions import ProviderError, StoreUnavailable
+from msal_django.models import CachedAccount
 from msal_django.signout.removal import remove_account
 from msal_django.stores import get_store, token_memory
 from msal_django.tokens import newer_partition, refresh_token_is_dead, silent
@@ -39,6 +41,7 @@ logger = logging.getLogger("msal_django")
 
 CLAIM_PREFIX = "msal_django:session_check:"
 RETRY_AFTER_UNREACHABLE = 60.0  # seconds: a provider outage is asked about again soon
+OFF_RECHECK = 3600.0  # seconds before a process looks at the setting again for an account
 _MAX_REMEMBERED = 100_000  # accounts whose next check this process remembers
 
 # Account -> this process's monotonic time of its next check.
@@ -70,15 +73,18 @@ def _postpone(home_account_id: str, seconds: float) -> None:
     _next_check[home_account_id] = time.monotonic() + seconds
 
 
+def _claim_key(home_account_id: str) -> str:
+    return CLAIM_PREFIX + hashlib.sha256(home_account_id.encode()).hexdigest()
+
+
 def claim(home_account_id: str, interval: float) -> float | None:
     """Claim the account's check for every process: None if this caller checks now,
     else the seconds until the next check is due. A cache that fails claims it here."""
-    key = CLAIM_PREFIX + hashlib.sha256(home_account_id.encode()).hexdigest()
     now = time.time()
     try:
-        if cache.add(key, now, timeout=math.ceil(interval)):
+        if cache.add(_claim_key(home_account_id), now, timeout=math.ceil(interval)):
             return None
-        last = cache.get(key)
+        last = cache.get(_claim_key(home_account_id))
     except Exception as exc:  # any cache backend's error: check rather than never
         logger.warning("Session check: the cache did not answer (%s).", type(exc).__name__)
         return None
@@ -92,9 +98,8 @@ def signed_in(home_account_id: str) -> None:
     interval = msal_settings.SESSION_CHECK_INTERVAL
     if interval is None:
         return
-    key = CLAIM_PREFIX + hashlib.sha256(home_account_id.encode()).hexdigest()
     try:
-        cache.set(key, time.time(), timeout=math.ceil(interval))
+        cache.set(_claim_key(home_account_id), time.time(), timeout=math.ceil(interval))
     except Exception as exc:  # any cache backend's error: the check runs sooner, that is all
         logger.warning("Session check: the cache did not answer (%s).", type(exc).__name__)
     _postpone(home_account_id, interval)
@@ -113,6 +118,8 @@ def check_if_due(
     ``wait_for_interval=False``: this process's own memory is not consulted (a job)."""
     interval = msal_settings.SESSION_CHECK_INTERVAL
     if interval is None:
+        # Off: not asked again until the settings change (which empties this memory).
+        _postpone(home_account_id, OFF_RECHECK)
         return Outcome.SKIPPED
     with token_memory.one_at_a_time(home_account_id):
         if wait_for_interval and not due(home_account_id):  # a concurrent request just did
@@ -187,10 +194,6 @@ def check_sessions(*, dry_run: bool = False, batch_size: int = 500) -> CheckedSe
     """The session check for every signed-in account in the store, in batches: each one
     not checked within ``SESSION_CHECK_INTERVAL`` (by a request or an earlier run; every
     one when the interval is ``None``) is asked about now. ``dry_run``: count them only."""
-    from django.contrib.auth import get_user_model
-
-    from msal_django.models import CachedAccount
-
     counts = CheckedSessions()
     interval = msal_settings.SESSION_CHECK_INTERVAL
     rows = CachedAccount.objects.filter(user__isnull=False).order_by("pk")

@@ -30,11 +30,10 @@ from typing import TYPE_CHECKING, Any
 from django.views.decorators.debug import sensitive_variables
 
 from msal_django import msal_app
-from msal_django.backends import msal_backend
 from msal_django.conf import msal_settings
 from msal_django.exceptions import ProviderError
 from msal_django.redact import Secret, describe
-from msal_django.signout.removal import caller_account_id, obo_partition_id
+from msal_django.signout.removal import obo_partition_id
 from msal_django.stores import get_store, token_memory
 from msal_django.stores.base import AccountInfo, Partition, TokenStore
 from msal_django.tokens import api_scopes, masked, raise_for, remember, served
@@ -47,8 +46,11 @@ logger = logging.getLogger("msal_django")
 
 
 APP_PREFIX = "app"
-# Where require_token and BearerTokenAuthentication keep the caller's token (a Secret).
+# Where require_token and BearerTokenAuthentication keep the caller's token (a Secret),
+# and who the caller is (``caller_account_id`` of ``MsalBackend.identity_key``, worked
+# out once when the request is admitted).
 BEARER_TOKEN_ATTRIBUTE = "_msal_django_bearer_token"
+CALLER_ACCOUNT_ATTRIBUTE = "_msal_django_caller_account"
 
 
 def app_partition_id(tenant: str) -> str:
@@ -71,16 +73,16 @@ def get_token_on_behalf_of(request: HttpRequest, scopes: Iterable[str]) -> str:
     target = getattr(request, "_request", request)
     assertion = getattr(target, BEARER_TOKEN_ATTRIBUTE, None)
     claims = getattr(target, "msal_claims", None)
+    account_id = getattr(target, CALLER_ACCOUNT_ATTRIBUTE, None)
     if assertion is None or not isinstance(claims, dict):
         raise ValueError(
             "get_token_on_behalf_of needs a request admitted by require_token or "
             "BearerTokenAuthentication."
         )
     token = AccessToken(claims)
-    if not token.delegated:
+    if not token.delegated or account_id is None:
         raise ValueError("An app-only caller has no user to act for: use get_app_token.")
-    # Keyed by who the caller is, as their sign-in is (``MsalBackend.identity_key``).
-    partition_id = obo_partition_id(caller_account_id(*msal_backend().identity_key(claims)))
+    partition_id = obo_partition_id(account_id)
     username = claims.get("preferred_username") or claims.get("upn")
     info = AccountInfo(
         username=username if isinstance(username, str) else "", tenant_id=token.tenant_id

@@ -30,11 +30,12 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.db import DatabaseError, connections, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from msal_django.backends import msal_backend
+from msal_django.backends import MsalBackend, msal_backend
 from msal_django.conf import msal_settings
 from msal_django.exceptions import InteractionRequired, ProviderError, StoreUnavailable
 from msal_django.redact import Secret, describe, loggable
 from msal_django.signin.authorization import SignInRefused, TokenSource
+from msal_django.signout.removal import caller_account_id
 from msal_django.webapi.bearer import (
     AccessToken,
     InsufficientScope,
@@ -42,7 +43,11 @@ from msal_django.webapi.bearer import (
     authorize,
     validate,
 )
-from msal_django.webapi.downstream import BEARER_TOKEN_ATTRIBUTE, get_token_on_behalf_of
+from msal_django.webapi.downstream import (
+    BEARER_TOKEN_ATTRIBUTE,
+    CALLER_ACCOUNT_ATTRIBUTE,
+    get_token_on_behalf_of,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -132,10 +137,13 @@ def authenticate(
     target: Any = getattr(request, "_request", request)
     setattr(target, BEARER_TOKEN_ATTRIBUTE, Secret(token))
     target.msal_claims = access_token.claims
-    if access_token.delegated:
-        caller: AbstractBaseUser | AppCaller = linked_user(access_token, CallerTokens(request))
-    else:
-        caller = AppCaller(access_token)
+    if not access_token.delegated:
+        return AppCaller(access_token), access_token
+    backend = msal_backend()
+    issuer, subject = backend.identity_key(access_token.claims)
+    # Whose on-behalf-of partition the caller's downstream tokens live in.
+    setattr(target, CALLER_ACCOUNT_ATTRIBUTE, caller_account_id(issuer, subject))
+    caller = linked_user(access_token, CallerTokens(request), backend=backend)
     return caller, access_token
 
 
@@ -150,11 +158,14 @@ class CallerTokens:
         return get_token_on_behalf_of(self.request, scopes)
 
 
-def linked_user(token: AccessToken, tokens: TokenSource | None = None) -> AbstractBaseUser:
-    """The Django user of a delegated token, as ``MsalBackend`` matches it at sign-in.
-    A first call creates the user (``CREATE_USERS``) with their groups and flags, group
-    overage resolved with ``tokens``; ``SignInRefused`` when that fails, as at sign-in."""
-    backend = msal_backend()
+def linked_user(
+    token: AccessToken, tokens: TokenSource | None = None, *, backend: MsalBackend | None = None
+) -> AbstractBaseUser:
+    """The Django user of a delegated token, as ``backend`` (the project's
+    ``MsalBackend``) matches it at sign-in. A first call creates the user
+    (``CREATE_USERS``) with their groups and flags, group overage resolved with
+    ``tokens``; ``SignInRefused`` when that fails, as at sign-in."""
+    backend = backend or msal_backend()
     issuer, subject = backend.identity_key(token.claims)
     identity = backend.find_identity(issuer, subject)
     if identity is not None:

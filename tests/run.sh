@@ -73,12 +73,14 @@ if [ ! -x /usr/bin/chromium ] && [ -n "${REQUIRE_BROWSER:-}" ]; then
   exit 1
 fi
 # The packaging tests (marked slow) do not touch the database: they run on SQLite only.
-on_sqlite=()
-on_postgres=(-m "not slow")
+# pytest-xdist spreads the tests over a worker per core (PYTEST_XDIST_AUTO_NUM_WORKERS=1
+# runs them in one); each worker has its own databases, Redis key prefix and provider.
+on_sqlite=(-n auto)
+on_postgres=(-n auto -m "not slow")
 if [ ! -x /usr/bin/chromium ]; then
   echo "== /usr/bin/chromium is missing (apt-get install chromium): browser tests deselected"
-  on_sqlite=(-m "not browser")
-  on_postgres=(-m "not slow and not browser")
+  on_sqlite=(-n auto -m "not browser")
+  on_postgres=(-n auto -m "not slow and not browser")
 fi
 
 echo "== Python $pyversion, Django $django, SQLite"

@@ -21,9 +21,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .certificates import ClientCertificate, client_certificate
     from .provider import IdentityProvider, http_client
     from .records import (
         BackchannelLogout,
+        FederatedCredential,
+        ManagedIdentity,
         RecordedRequest,
         RegisteredClient,
         SignInError,
@@ -33,16 +36,25 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BackchannelLogout",
+    "ClientCertificate",
+    "FederatedCredential",
     "IdentityProvider",
+    "ManagedIdentity",
     "RecordedRequest",
     "RegisteredClient",
     "SignInError",
     "SignOutResult",
     "TestUser",
+    "client_certificate",
     "http_client",
 ]
 
-_MODULES = {"IdentityProvider": "provider", "http_client": "provider"}
+_MODULES = {
+    "IdentityProvider": "provider",
+    "http_client": "provider",
+    "ClientCertificate": "certificates",
+    "client_certificate": "certificates",
+}
 # What the testing extra installs beyond msal-django's own requirements.
 EXTRA_MODULES = ("werkzeug", "trustme")
 

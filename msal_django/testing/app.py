@@ -22,12 +22,18 @@ from .context import Context
 from .endpoints.authorize import error_redirect, handle_authorize
 from .endpoints.discovery import handle_discovery, handle_index, handle_jwks
 from .endpoints.graph import handle_me, handle_member_of
+from .endpoints.identities import (
+    handle_managed_identity,
+    handle_workload_discovery,
+    handle_workload_jwks,
+)
 from .endpoints.logout import handle_logout
 from .endpoints.token import handle_token
 from .endpoints.users import handle_user_action, handle_users
 from .entra import check_tenant, error_body, injected_error
 from .records import InjectedFailure, OAuthError, RecordedRequest
 from .web import html, json_response
+from .workload import JWKS_PATH
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -52,6 +58,14 @@ ROUTES = (
     Route("logout", "GET POST", "/<tenant>/oauth2/v2.0/logout", handle_logout, page=True),
     Route("api", "GET", "/v1.0/me", handle_me),
     Route("graph_groups", "GET", "/v1.0/me/transitiveMemberOf", handle_member_of),
+    Route("managed_identity", "GET", "/msi/token", handle_managed_identity),
+    Route(
+        "workload_discovery",
+        "GET",
+        "/workload-issuer/.well-known/openid-configuration",
+        handle_workload_discovery,
+    ),
+    Route("workload_jwks", "GET", "/workload-issuer" + JWKS_PATH, handle_workload_jwks),
     Route("users", "GET", "/users/", handle_users, page=True),
     Route("user_action", "POST", "/users/<username>/", handle_user_action, page=True),
 )
@@ -108,7 +122,7 @@ def _record(ctx: Context, endpoint: str, request: Request) -> None:
     elif endpoint == "authorize" and "request_id" in request.form:
         pending = ctx.state.pending_request(request.form["request_id"])
         client_id = pending.client_id if pending else None
-    elif endpoint in ("authorize", "logout"):
+    elif endpoint in ("authorize", "logout", "managed_identity"):
         client_id = request.values.get("client_id")
     ctx.state.record(
         RecordedRequest(endpoint, request.method, request.path, grant_type, client_id, time.time())

@@ -35,6 +35,19 @@ class Context:
         return f"{self.authority}/v2.0"
 
     @property
+    def token_endpoint(self) -> str:
+        return f"{self.authority}/oauth2/v2.0/token"
+
+    @property
+    def workload_issuer(self) -> str:
+        """The simulated Kubernetes service-account issuer (``testing.workload``)."""
+        return f"{self.base_url}/workload-issuer"
+
+    @property
+    def managed_identity_endpoint(self) -> str:
+        return f"{self.base_url}/msi/token"
+
+    @property
     def api_url(self) -> str:
         return f"{self.base_url}/v1.0/me"
 

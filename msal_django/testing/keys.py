@@ -13,6 +13,7 @@ import os
 import shutil
 import ssl
 import tempfile
+import threading
 import weakref
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,18 @@ class ProviderKeys:
         self.directory = directory
         self.ca_file = str(directory / CA_FILE)
         self.public_key = self.signing_key.public_key()
-        self.kid = _key_id(self.public_key)
+        self.kid = key_id(self.public_key)
+        self._lock = threading.Lock()
+        self._workload_key: rsa.RSAPrivateKey | None = None
+
+    @property
+    def workload_key(self) -> rsa.RSAPrivateKey:
+        """The simulated Kubernetes issuer's signing key (``testing.workload``): made on
+        first use, never kept on disk."""
+        with self._lock:
+            if self._workload_key is None:
+                self._workload_key = _new_signing_key()
+            return self._workload_key
 
     def server_ssl_context(self, host: str) -> ssl.SSLContext:
         """A TLS server context presenting a certificate for loopback and ``host``."""
@@ -131,7 +143,7 @@ def _load_or_create_signing_key(path: Path) -> rsa.RSAPrivateKey:
     return key
 
 
-def _key_id(public_key: rsa.RSAPublicKey) -> str:
+def key_id(public_key: rsa.RSAPublicKey) -> str:
     """A stable ``kid``: the SHA-256 of the public key, base64url, like a thumbprint."""
     der = public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo

@@ -1,5 +1,6 @@
 """The tokens the provider signs: what a grant earns (access, refresh and ID tokens with
-``client_info``), back-channel logout tokens, and the claims they share."""
+``client_info``), back-channel logout tokens, managed identity tokens, and the claims
+they share."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ from .context import Context
 from .defaults import ID_TOKEN_LIFETIME, LOGOUT_TOKEN_LIFETIME
 from .entra import authorization_claims, token_scopes
 from .events import CAE_CAPABILITY, declares_cae
-from .records import AuthorizationCode, IssuedRefreshToken, RegisteredClient, TestUser
+from .records import (
+    AuthorizationCode,
+    IssuedRefreshToken,
+    ManagedIdentity,
+    RegisteredClient,
+    TestUser,
+)
 
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
@@ -227,3 +234,28 @@ def logout_token(ctx: Context, client_id: str, username: str, sid: str) -> str:
         "sid": sid,
     }
     return ctx.keys.sign(claims, typ="logout+jwt")
+
+
+def managed_identity_token(ctx: Context, identity: ManagedIdentity, resource: str) -> str:
+    """A managed identity's access token for ``resource`` (its ``aud``), as Entra issues
+    one to the managed identity endpoint: ``sub`` and ``oid`` the identity's object id."""
+    issued_at = now()
+    claims: dict[str, Any] = {
+        "iss": ctx.issuer,
+        "aud": resource,
+        "iat": issued_at,
+        "nbf": issued_at,
+        "exp": issued_at + int(ctx.state.access_token_lifetime),
+        "oid": identity.object_id,
+        "sub": identity.object_id,
+        "tid": ctx.tenant_id,
+        "azp": identity.client_id,
+        "azpacr": "2",
+        "idtyp": "app",
+        "xms_mirid": identity.resource_id,
+        "ver": "2.0",
+        "uti": secrets.token_urlsafe(16),
+    }
+    token = ctx.keys.sign(claims, typ="JWT")
+    ctx.state.remember_issued(token)
+    return token

@@ -41,6 +41,7 @@ from .records import (
     SignOutResult,
     TestUser,
 )
+from .secretless import SecretlessCredentials
 from .server import HttpsServer
 from .state import ProviderState
 from .web import https_session
@@ -81,7 +82,7 @@ def http_client() -> Session:
     return https_session(ca_file)
 
 
-class IdentityProvider(AccountEvents):
+class IdentityProvider(AccountEvents, SecretlessCredentials):
     """The local provider. ``port=0`` picks a free port; ``entra.py`` has its rules."""
 
     def __init__(
@@ -187,13 +188,14 @@ class IdentityProvider(AccountEvents):
     def register_client(
         self,
         client_id: str,
-        client_secret: str,
+        client_secret: str | None = None,
         redirect_uris: Iterable[str] = (),
         post_logout_redirect_uris: Iterable[str] = (),
         frontchannel_logout_uri: str | None = None,
         backchannel_logout_uri: str | None = None,
     ) -> RegisteredClient:
-        """Register (or replace) an app registration."""
+        """Register (or replace) an app registration; ``client_secret=None``: one with
+        no secret (``add_client_certificate``, ``add_federated_credential``)."""
         client = RegisteredClient(
             client_id=client_id,
             client_secret=client_secret,

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from cryptography import x509
+
 USER_DOMAIN = "example.com"
 
 # What a consent grants: (resource, scope name), e.g. ("https://graph.microsoft.com", "User.Read").
@@ -46,13 +48,40 @@ class RecordedRequest:
 
 
 @dataclass(frozen=True)
+class FederatedCredential:
+    """A federated identity credential of an app registration: a token of ``issuer``
+    whose ``sub`` is ``subject`` and whose ``aud`` holds ``audience`` is the app's
+    client assertion."""
+
+    issuer: str
+    subject: str
+    audience: str = "api://AzureADTokenExchange"
+
+
+@dataclass(frozen=True)
 class RegisteredClient:
+    """An app registration; ``client_secret`` None: registered without a secret."""
+
     client_id: str
-    client_secret: str
+    client_secret: str | None = field(repr=False)
     redirect_uris: tuple[str, ...]
     post_logout_redirect_uris: tuple[str, ...]
     frontchannel_logout_uri: str | None
     backchannel_logout_uri: str | None
+    # Its credentials besides the secret (testing.secretless adds and removes them).
+    certificates: tuple[x509.Certificate, ...] = field(default=(), repr=False)
+    federated_credentials: tuple[FederatedCredential, ...] = ()
+
+
+@dataclass(frozen=True)
+class ManagedIdentity:
+    """A managed identity the provider's managed identity endpoint serves tokens of
+    (``system_assigned``: the one a request naming no identity gets)."""
+
+    client_id: str
+    object_id: str
+    resource_id: str
+    system_assigned: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ operations that more than one caller needs.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ from .records import (
     BackchannelLogout,
     InjectedFailure,
     IssuedRefreshToken,
+    ManagedIdentity,
     Permission,
     ProviderSession,
     RecordedRequest,
@@ -38,6 +40,9 @@ class ProviderState:
     # What tests set up (kept by reset()).
     users: dict[str, TestUser] = field(default_factory=dict)
     clients: dict[str, RegisteredClient] = field(default_factory=dict)
+    # Managed identities by object id, and the endpoint's X-IDENTITY-HEADER value.
+    managed_identities: dict[str, ManagedIdentity] = field(default_factory=dict)
+    identity_header: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     # What sign-ins and token requests leave behind.
     consents: dict[tuple[str, str], set[Permission]] = field(default_factory=dict)
     # Application permissions (app roles) granted to a client on a resource.
@@ -51,6 +56,8 @@ class ProviderState:
     requests: list[RecordedRequest] = field(default_factory=list)
     backchannel_logouts: list[BackchannelLogout] = field(default_factory=list)
     issued: list[str] = field(default_factory=list)  # every code and token, for leak checks
+    # (client id, jti) of the client assertions accepted (testing.client_auth).
+    assertion_ids: set[tuple[str, str]] = field(default_factory=set)
     # Account events (testing.events): disabled users, each user's latest event time.
     disabled: set[str] = field(default_factory=set)
     account_events: dict[str, float] = field(default_factory=dict)
@@ -60,12 +67,13 @@ class ProviderState:
     cae_access_token_lifetime: int = 28 * 3600
     refresh_token_lifetime: int = DEFAULT_REFRESH_TOKEN_LIFETIME
     strict_refresh_token_rotation: bool = False
+    refuse_reused_assertions: bool = False
     login_hint_claim: bool = False
     graph_next_link: str | None = None  # every Graph page links here (a loop, elsewhere)
     graph_raw_body: str | None = None  # Graph's membership pages answer this instead
 
     def reset(self) -> None:
-        """Forget everything but users and clients; restore the knobs."""
+        """Forget everything but users, clients and managed identities; restore the knobs."""
         with self.lock:
             self.requests.clear()
             self.failures.clear()
@@ -77,12 +85,14 @@ class ProviderState:
             self.refresh_tokens.clear()
             self.backchannel_logouts.clear()
             self.issued.clear()
+            self.assertion_ids.clear()
             self.disabled.clear()
             self.account_events.clear()
             self.access_token_lifetime = DEFAULT_ACCESS_TOKEN_LIFETIME
             self.cae_access_token_lifetime = 28 * 3600
             self.refresh_token_lifetime = DEFAULT_REFRESH_TOKEN_LIFETIME
             self.strict_refresh_token_rotation = False
+            self.refuse_reused_assertions = False
             self.login_hint_claim = False
             self.graph_next_link = self.graph_raw_body = None
             for username, user in self.users.items():

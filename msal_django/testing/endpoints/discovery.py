@@ -62,6 +62,7 @@ def handle_discovery(ctx: Context, request: Request, tenant: str | None) -> Resp
             "token_endpoint_auth_methods_supported": [
                 "client_secret_post",
                 "client_secret_basic",
+                "private_key_jwt",
             ],
             "code_challenge_methods_supported": ["S256"],
             "claims_supported": list(CLAIMS_SUPPORTED),

@@ -1,4 +1,5 @@
-"""The token endpoint: authenticates the client, then hands the request to the grant
+"""The token endpoint: authenticates the client (``client_auth``: a secret, a
+certificate or a federated token, whatever the grant), then hands the request to the grant
 its ``grant_type`` names (``GRANTS``); each grant checks what it redeems and asks
 ``minting`` for the tokens."""
 
@@ -9,11 +10,11 @@ import hmac
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import unquote_plus
 
 import jwt
 from werkzeug.wrappers import Request, Response
 
+from ..client_auth import authenticate_client
 from ..context import Context
 from ..entra import (
     OIDC_SCOPES,
@@ -21,7 +22,6 @@ from ..entra import (
     missing_parameter,
     parse_scopes,
     split_scope,
-    unknown_client,
 )
 from ..events import claims_request, refuse_if_disabled, revocation_message
 from ..minting import app_access_token, b64url, issue_tokens
@@ -33,7 +33,7 @@ GrantHandler = Callable[[Context, RegisteredClient, Mapping[str, str]], dict[str
 
 
 def handle_token(ctx: Context, request: Request, tenant: str | None) -> Response:
-    client = _authenticate_client(ctx, request)
+    client = authenticate_client(ctx, request, tenant)
     grant_type = request.form.get("grant_type")
     if not grant_type:
         raise missing_parameter("grant_type")
@@ -44,38 +44,6 @@ def handle_token(ctx: Context, request: Request, tenant: str | None) -> Response
             f"AADSTS70003: The app requested an unsupported grant type '{grant_type}'.",
         )
     return json_response(grant(ctx, client, request.form))
-
-
-def _authenticate_client(ctx: Context, request: Request) -> RegisteredClient:
-    form = request.form
-    basic_id = basic_secret = None
-    auth = request.authorization
-    if auth is not None and auth.type == "basic":
-        basic_id = unquote_plus(auth.username or "")
-        basic_secret = unquote_plus(auth.password or "")
-    client_id = form.get("client_id") or basic_id
-    if not client_id:
-        raise missing_parameter("client_id")
-    client = ctx.state.client(client_id)
-    if client is None:
-        raise unknown_client(client_id)
-    secret = basic_secret if basic_id == client_id else None
-    secret = secret or form.get("client_secret")
-    if not secret:
-        raise OAuthError(
-            "invalid_client",
-            "AADSTS7000218: The request body must contain the following parameter: "
-            "'client_assertion' or 'client_secret'.",
-            status=401,
-        )
-    if not hmac.compare_digest(secret.encode(), client.client_secret.encode()):
-        raise OAuthError(
-            "invalid_client",
-            f"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent "
-            f"in the request is the client secret value for app '{client_id}'.",
-            status=401,
-        )
-    return client
 
 
 def redeem_code(ctx: Context, client: RegisteredClient, form: Mapping[str, str]) -> dict[str, Any]:

@@ -187,7 +187,9 @@ def _registered_certificate(
     named = {name: header.get(name) for name in ("x5t", "x5t#S256") if header.get(name)}
     for certificate in client.certificates:
         thumbprints = header_thumbprints(certificate)
-        if any(thumbprints[name] == value for name, value in named.items()):
+        # MSAL pads its base64url thumbprints with "=" (RFC 7515 says not to); Entra
+        # takes both.
+        if any(thumbprints[name] == str(value).rstrip("=") for name, value in named.items()):
             now = datetime.now(UTC)
             if now > certificate.not_valid_after_utc:
                 raise _key_refused(client, named, "The key used is expired.")
@@ -198,7 +200,7 @@ def _registered_certificate(
 
 
 def _key_refused(client: RegisteredClient, named: Mapping[str, Any], reason: str) -> OAuthError:
-    value = str(named.get("x5t#S256") or named.get("x5t") or "")
+    value = str(named.get("x5t#S256") or named.get("x5t") or "").rstrip("=")
     try:
         thumbprint = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).hex().upper()
     except ValueError:

@@ -74,7 +74,6 @@ if os.environ.get("MSAL_DJANGO_TOKEN_CACHE") == "redis":
 
 MSAL_DJANGO = {
     "CLIENT_ID": os.environ.get("MSAL_DJANGO_CLIENT_ID", "msal-django-example"),
-    "CLIENT_SECRET": os.environ.get("MSAL_DJANGO_CLIENT_SECRET", "example-secret"),
     # run.py sets it; the default is the local provider's own tenant on its default port,
     # so `manage.py example_job alice@example.com` in another terminal finds the same
     # provider (and trusts its CA, below).
@@ -93,6 +92,20 @@ MSAL_DJANGO = {
     # seconds signs her out (the default, 900, suits a real site).
     "SESSION_CHECK_INTERVAL": int(os.environ.get("MSAL_DJANGO_SESSION_CHECK_INTERVAL", "10")),
 }
+# The app's credential (docs: Credentials). MSAL_DJANGO_CREDENTIAL=certificate or
+# federated: no secret anywhere; run.py registers the certificate, or writes (and
+# renews) the workload identity token that Kubernetes would project, in .state/credential/.
+CREDENTIAL = os.environ.get("MSAL_DJANGO_CREDENTIAL", "secret")
+CREDENTIAL_DIR = BASE_DIR / ".state" / "credential"
+if CREDENTIAL == "certificate":
+    MSAL_DJANGO["CLIENT_CERTIFICATE"] = {
+        "private_key_path": str(CREDENTIAL_DIR / "key.pem"),
+        "certificate_path": str(CREDENTIAL_DIR / "cert.pem"),
+    }
+elif CREDENTIAL == "federated":
+    MSAL_DJANGO["CLIENT_ASSERTION_FILE"] = str(CREDENTIAL_DIR / "azure-identity-token")
+else:
+    MSAL_DJANGO["CLIENT_SECRET"] = os.environ.get("MSAL_DJANGO_CLIENT_SECRET", "example-secret")
 # run.py's local provider keeps its CA in .state/: a job in another process
 # (manage.py example_job) trusts the same one.
 os.environ.setdefault("MSAL_DJANGO_TESTING_CA_FILE", str(BASE_DIR / ".state" / "ca.pem"))

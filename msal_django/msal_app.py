@@ -21,6 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 from msal.exceptions import MsalServiceError
 
+from msal_django import credentials
 from msal_django.conf import msal_settings, resets_on_change
 from msal_django.exceptions import ProviderError
 from msal_django.redact import describe
@@ -120,10 +121,12 @@ class WithTimeout:
 
 
 def _build_app() -> msal.ConfidentialClientApplication:
+    session = http_client()
+    credential = credentials.msal_credential(session)
     kwargs: dict[str, Any] = {
-        "client_credential": msal_settings.CLIENT_CREDENTIAL,
+        "client_credential": credential,
         "token_cache": msal.SerializableTokenCache(),
-        "http_client": http_client(),
+        "http_client": session,
         "http_cache": {},  # this thread's: MSAL guards it with a lock of its own per app
         "timeout": msal_settings.TIMEOUT,  # for MSAL's own session (no HTTP_CLIENT)
     }
@@ -135,7 +138,7 @@ def _build_app() -> msal.ConfidentialClientApplication:
         kwargs["authority"] = msal_settings.AUTHORITY
         kwargs["instance_discovery"] = msal_settings.INSTANCE_DISCOVERY
     try:
-        return msal.ConfidentialClientApplication(msal_settings.CLIENT_ID, **kwargs)
+        app = msal.ConfidentialClientApplication(msal_settings.CLIENT_ID, **kwargs)
     except ValueError as exc:
         # MSAL raises ValueError when discovery fails: the provider is down or misnamed.
         raise ProviderError(
@@ -146,6 +149,8 @@ def _build_app() -> msal.ConfidentialClientApplication:
         raise ProviderError(
             f"Could not reach the identity provider: {describe(exc)}", transient=True
         ) from None
+    credentials.bind_audience(credential, app.authority.token_endpoint)
+    return app
 
 
 def discovery_document() -> dict[str, Any]:

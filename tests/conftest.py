@@ -88,9 +88,14 @@ class _Records(logging.Handler):
         self.texts.append(f"{record.getMessage()} {record.exc_text or ''}")
 
 
+# What a test adds for ``no_secret_in_logs`` to look for (a private key, a file's token).
+HIDDEN: list[str] = []
+
+
 @pytest.fixture(autouse=True)
 def no_secret_in_logs(request) -> Iterator[None]:
-    """Every test: no code, token or client secret in any log record it produced."""
+    """Every test: no code, token, client secret, key or assertion in any log record it
+    produced."""
     # What the provider issued, if the test talks to it.
     provider = request.getfixturevalue("idp") if "idp" in request.fixturenames else None
     records = _Records()
@@ -101,7 +106,8 @@ def no_secret_in_logs(request) -> Iterator[None]:
     finally:
         root.removeHandler(records)
     text = "\n".join(records.texts)
-    secrets = [CLIENT_SECRET, *(provider.issued_secrets() if provider else [])]
+    secrets = [CLIENT_SECRET, *HIDDEN, *(provider.issued_secrets() if provider else [])]
+    HIDDEN.clear()
     leaked = [secret[:10] + "..." for secret in secrets if secret and secret in text]
     assert leaked == [], "a secret was logged"
 

@@ -13,6 +13,7 @@ from django.utils.module_loading import import_string
 
 from msal_django.checks.authorization import check_authorization
 from msal_django.checks.common import check_callable, check_durations
+from msal_django.checks.credentials import check_credentials
 from msal_django.checks.redis import check_redis
 from msal_django.checks.session_check import check_session_check
 from msal_django.conf import DEFAULTS, TOKEN_CACHES
@@ -27,7 +28,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         return [
             Error(
                 "settings.MSAL_DJANGO is missing or not a dict.",
-                hint='Add MSAL_DJANGO = {"CLIENT_ID": ..., "CLIENT_CREDENTIAL": ..., '
+                hint='Add MSAL_DJANGO = {"CLIENT_ID": ..., "CLIENT_SECRET": ..., '
                 '"AUTHORITY": ...} to your settings (see README.md).',
                 id="msal_django.E001",
             )
@@ -74,44 +75,7 @@ def _check_client(config: dict[str, Any]) -> list[CheckMessage]:
                 id="msal_django.E002",
             )
         )
-    return errors + _check_credential(config["CLIENT_SECRET"], config["CLIENT_CREDENTIAL"])
-
-
-def _check_credential(secret: Any, credential: Any) -> list[CheckMessage]:
-    if secret is not None and credential is not None:
-        return [
-            Error(
-                'Set one of MSAL_DJANGO["CLIENT_SECRET"] and MSAL_DJANGO["CLIENT_CREDENTIAL"].',
-                hint="CLIENT_SECRET for a client secret, CLIENT_CREDENTIAL for MSAL's "
-                "certificate dict.",
-                id="msal_django.E023",
-            )
-        ]
-    if secret is not None:
-        valid = isinstance(secret, str) and bool(secret)
-    else:
-        valid = (isinstance(credential, str) and bool(credential)) or isinstance(credential, dict)
-    if not valid:
-        return [
-            Error(
-                'MSAL_DJANGO["CLIENT_SECRET"] (a string) or MSAL_DJANGO["CLIENT_CREDENTIAL"] '
-                "(MSAL's certificate dict) is missing or of the wrong type.",
-                hint="Set CLIENT_SECRET to the client secret, or CLIENT_CREDENTIAL to "
-                '{"private_key": ..., "thumbprint": ...}; read them from the environment.',
-                id="msal_django.E003",
-            )
-        ]
-    if isinstance(credential, str):
-        return [
-            Warning(
-                'MSAL_DJANGO["CLIENT_CREDENTIAL"] is a client secret: Django\'s error pages '
-                "and ADMINS e-mails show settings whose names do not look secret, this one "
-                "included.",
-                hint='Name it MSAL_DJANGO["CLIENT_SECRET"]: Django hides that name.',
-                id="msal_django.W003",
-            )
-        ]
-    return []
+    return errors + check_credentials(config)
 
 
 def _check_authority(config: dict[str, Any]) -> list[CheckMessage]:

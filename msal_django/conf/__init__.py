@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
+from msal_django.conf import credentials
 from msal_django.conf.setting import (
     SETTINGS_READ,
     Setting,
@@ -21,7 +22,6 @@ from msal_django.conf.setting import (
     seconds,
     setting_changed,
 )
-from msal_django.redact import Secret
 
 __all__ = [
     "DEFAULTS",
@@ -52,16 +52,6 @@ def _whole_seconds(value: Any) -> int:
     return int(seconds(value))
 
 
-def _credential(value: Any) -> str | dict[str, Any] | None:
-    """What MSAL is given: ``CLIENT_SECRET``, else ``CLIENT_CREDENTIAL``; no repr shows it."""
-    credential = configured("CLIENT_SECRET") or value
-    if isinstance(credential, str):
-        return Secret(credential)
-    if isinstance(credential, dict):
-        return {k: Secret(v) if isinstance(v, str) else v for k, v in credential.items()}
-    return None
-
-
 def _audiences(value: Any) -> list[str]:
     client_id = str(configured("CLIENT_ID") or "")
     default = [client_id, f"api://{client_id}"] if client_id else []
@@ -85,26 +75,13 @@ class Settings:
         "The *Application (client) ID* of your app registration (:doc:`/entra`).",
         default_text="required",
     )
-    CLIENT_SECRET: Setting[Any] = Setting(
-        None,
-        _optional,
-        "The app registration's client secret. Set this or :setting:`CLIENT_CREDENTIAL`, not "
-        "both (:check:`msal_django.E023`). Django hides settings named like this one in its "
-        "technical 500 page and the ADMINS e-mail. Read it from the environment or a secret "
-        "store, never from source control.",
-        default_text="required, or :setting:`CLIENT_CREDENTIAL`",
-    )
-    CLIENT_CREDENTIAL = Setting(
-        None,
-        _credential,
-        'MSAL\'s certificate dict (``{"private_key": "<PEM>", "thumbprint": "<hex>"}``; '
-        "see :ref:`the credential <entra-credential>`); Django hides its ``private_key`` and "
-        "``passphrase``. A client secret here works too, but Django's error reports would "
-        "show it (:check:`msal_django.W003`): use :setting:`CLIENT_SECRET` for a secret. "
-        "MSAL is given :setting:`CLIENT_SECRET` when it is set, else this, wrapped so that no "
-        "``repr`` shows it.",
-        default_text="required, or :setting:`CLIENT_SECRET`",
-    )
+    # The app's credential: exactly one (conf/credentials.py).
+    CLIENT_SECRET = credentials.CLIENT_SECRET
+    CLIENT_CREDENTIAL = credentials.CLIENT_CREDENTIAL
+    CLIENT_CERTIFICATE = credentials.CLIENT_CERTIFICATE
+    CLIENT_ASSERTION = credentials.CLIENT_ASSERTION
+    CLIENT_ASSERTION_FILE = credentials.CLIENT_ASSERTION_FILE
+    MANAGED_IDENTITY = credentials.MANAGED_IDENTITY
     AUTHORITY: Setting[str | None] = Setting(
         None,
         _optional,

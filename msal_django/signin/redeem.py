@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.views.decorators.debug import sensitive_variables
 from msal.oauth2cli.oidc import IdTokenError
 
-from msal_django import msal_app, tokens
+from msal_django import credentials, msal_app, tokens
 from msal_django.exceptions import ProviderError
 from msal_django.redact import Secret, describe
 from msal_django.stores import AccountInfo, get_store
@@ -51,6 +51,9 @@ def redeem(flow: dict[str, Any], response: dict[str, str]) -> Redeemed | NotRede
         except msal_app.TRANSIENT_ERRORS as exc:
             raise ProviderError(describe(exc), transient=True) from None  # code, verifier
         if "error" in result:
+            refusal = credentials.refused(result)
+            if refusal is not None:
+                raise refusal
             return NotRedeemed(str(result["error"]))
         accounts = app.get_accounts()
         if len(accounts) != 1:

@@ -143,7 +143,9 @@ def callback(request: HttpRequest) -> HttpResponse:
         return failure_page(request, failure, error=error, message=description)
     try:
         redeemed = redeem.redeem(flow, response_params)
-    except ProviderError:
+    except ProviderError as exc:
+        log = logger.warning if exc.transient else logger.error
+        log("Sign-in could not finish at the token endpoint: %s", loggable(exc))
         return failure_page(request, failures.PROVIDER_UNAVAILABLE)
     if isinstance(redeemed, redeem.NotRedeemed):
         logger.warning("Sign-in failed at the token endpoint: %s", loggable(redeemed.error))

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from asgiref.sync import sync_to_async
 from django.views.decorators.debug import sensitive_variables
 
-from msal_django import msal_app
+from msal_django import credentials, msal_app
 from msal_django.conf import msal_settings
 from msal_django.constants import RESERVED_SCOPES, SESSION_ACCOUNT_KEY, SESSION_LEARNED_ACCOUNT_KEY
 from msal_django.exceptions import InteractionRequired, ProviderError
@@ -403,7 +403,7 @@ def raise_for(
         raise InteractionRequired(
             scopes, error=suberror or error, claims_challenge=result.get("claims") or claims
         )
-    raise ProviderError(
+    raise credentials.refused(result) or ProviderError(
         f"The identity provider refused to issue a token: {error}", error=error, transient=False
     )
 

@@ -33,7 +33,18 @@ PUBLIC = {
     "msal_django.drf": ["AppCaller", "BearerTokenAuthentication", "HasRoles", "HasScopes"],
     "msal_django.views": ["callback", "login", "logout"],
     "msal_django.stores": ["TokenStore", "get_store"],
-    "msal_django.testing": ["IdentityProvider", "http_client"],
+    "msal_django.testing": ["IdentityProvider", "client_certificate", "http_client"],
+    "msal_django.azure": [
+        "AppCredential",
+        "AsyncAppCredential",
+        "AsyncOnBehalfOfCredential",
+        "AsyncRequestCredential",
+        "AsyncUserCredential",
+        "OnBehalfOfCredential",
+        "RequestCredential",
+        "UserCredential",
+    ],
+    "msal_django.http": ["HttpxTokenAuth", "TokenAuth"],
 }
 
 

@@ -6,7 +6,7 @@ from django.urls import include, path
 
 import msal_django
 
-from . import api_views
+from . import api_views, azure_views
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -40,6 +40,9 @@ urlpatterns = [
     path("api/ame/", api_views.ame),
     path("api/tasks/", api_views.tasks),
     path("api/graph-me/", api_views.graph_me),
+    path("azure/me/", azure_views.me),
+    path("azure/token-info/", azure_views.token_info),
+    path("azure/on-behalf-of/me/", azure_views.on_behalf_of_me),
     path("drf/me/", api_views.DrfMe.as_view()),
     path("drf/tasks/", api_views.DrfTasks.as_view()),
     path("admin/", admin.site.urls),

@@ -35,6 +35,7 @@ from msal_django.stores import (
     newest_account_of,
     token_memory,
 )
+from msal_django.tokens.access_token import access_token
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -269,7 +270,7 @@ def _acquire(
                     _lost_race(store, home_account_id, scopes)
             if memory is not None and version is not None:
                 remember(memory, home_account_id, version, scopes, result)
-            return str(result["access_token"])
+            return access_token(result)
         if not refresh_token_is_dead(result):
             raise_for(result, scopes, claims)
         # A provider that rotates refresh tokens strictly refuses ours if a concurrent
@@ -300,14 +301,11 @@ def remember(
     if result.get("token_source") != "cache" and not wanted <= granted:
         return
     try:
-        expires_on = time.time() + int(result["expires_in"])
-        refresh_on = result.get("refresh_on")
-        refresh = None if refresh_on is None else float(refresh_on)
+        int(result["expires_in"])
     except (KeyError, TypeError, ValueError):
         return  # not what MSAL returns for a user's token: leave it to MSAL each time
-    remembered = token_memory.Remembered(
-        version, wanted, Secret(str(result["access_token"])), expires_on, refresh
-    )
+    token = access_token(result)
+    remembered = token_memory.Remembered(version, wanted, token, token.expires_on, token.refresh_on)
     memory.remember(home_account_id, remembered)
 
 

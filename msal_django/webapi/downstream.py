@@ -37,6 +37,7 @@ from msal_django.signout.removal import obo_partition_id
 from msal_django.stores import get_store, token_memory
 from msal_django.stores.base import AccountInfo, Partition, TokenStore
 from msal_django.tokens import api_scopes, masked, raise_for, remember, served
+from msal_django.tokens.access_token import access_token
 from msal_django.webapi.bearer import AccessToken
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ def _on_behalf_of(
                 version = store.save(partition, new_state)
             if memory is not None and version is not None:
                 remember(memory, partition_id, version, scopes, result)
-            return str(result["access_token"])
+            return access_token(result)
     result, new_state = _run(
         partition.state, lambda app: app.acquire_token_on_behalf_of(str(assertion), scopes)
     )
@@ -127,7 +128,7 @@ def _on_behalf_of(
         raise_for(result, scopes)
     if new_state is not None:
         _write(partition, new_state, info)
-    return str(result["access_token"])
+    return access_token(result)
 
 
 def _cached(app: Any, scopes: list[str]) -> dict[str, Any] | None:
@@ -167,7 +168,7 @@ def get_app_token(scopes: Iterable[str]) -> str:
             new_state,
             AccountInfo(username=f"app {msal_settings.CLIENT_ID}", tenant_id=tenant),
         )
-    return str(result["access_token"])
+    return access_token(result)
 
 
 @sensitive_variables()

@@ -1,0 +1,148 @@
+"""Auth for plain ``requests`` and ``httpx`` calls to an API: the bearer token of the
+request's user (or a user, the web API's caller, the app), and Continuous Access
+Evaluation handled the way Microsoft's SDKs handle it.
+
+    response = requests.get(url, auth=TokenAuth.for_request(request, ["User.Read"]))
+    response = httpx.get(url, auth=HttpxTokenAuth.for_request(request, ["User.Read"]))
+
+A ``401`` whose ``WWW-Authenticate`` carries a claims challenge (the user was disabled,
+their sessions revoked, their IP left a named location) is retried once with a token
+obtained with those claims (``get_token(..., claims_challenge=...)``). If the provider
+refuses, or the retry is challenged again, ``InteractionRequired`` carries the claims:
+``InteractionRequiredMiddleware`` sends the user to sign in with them. Any other
+response, ``401`` included, is returned as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator, Iterable
+from typing import Any, Protocol
+
+import requests
+from asgiref.sync import sync_to_async
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import HttpRequest
+
+from msal_django.exceptions import InteractionRequired
+from msal_django.tokens.claims import claims_challenge
+from msal_django.tokens.sources import AppTokens, OnBehalfOfTokens, RequestTokens, UserTokens
+
+try:
+    import httpx
+except ImportError:  # pragma: no cover - httpx is optional
+    httpx = None  # type: ignore[assignment]
+
+__all__ = ["HttpxTokenAuth", "TokenAuth"]
+
+
+class TokenSource(Protocol):
+    def token(self, scopes: list[str], claims: str | None) -> str: ...
+
+
+class _Tokens:
+    """What both auths share: whose tokens, for which scopes."""
+
+    def __init__(self, source: TokenSource, scopes: Iterable[str]) -> None:
+        self.source, self.scopes = source, [str(scope) for scope in scopes]
+
+    @classmethod
+    def for_request(cls, request: HttpRequest, scopes: Iterable[str]) -> Any:
+        """The request's signed-in user's tokens (``get_token``)."""
+        return cls(RequestTokens(request), scopes)
+
+    @classmethod
+    def for_user(
+        cls, user: AbstractBaseUser, scopes: Iterable[str], *, home_account_id: str | None = None
+    ) -> Any:
+        """A user's tokens without a request (``get_token_for_user``)."""
+        return cls(UserTokens(user, home_account_id=home_account_id), scopes)
+
+    @classmethod
+    def on_behalf_of(cls, request: HttpRequest, scopes: Iterable[str]) -> Any:
+        """The web API's caller's tokens (``get_token_on_behalf_of``)."""
+        return cls(OnBehalfOfTokens(request), scopes)
+
+    @classmethod
+    def for_app(cls, scopes: Iterable[str]) -> Any:
+        """The app's own tokens (``get_app_token``)."""
+        return cls(AppTokens(), scopes)
+
+    def bearer(self, claims: str | None = None) -> str:
+        return f"Bearer {self.source.token(self.scopes, claims)}"
+
+    def challenge(self, status: int, header: str | None) -> str | None:
+        """The claims of a CAE challenge, if this response is one."""
+        return claims_challenge(header) if status == 401 and header else None
+
+    def refused(self, claims: str) -> InteractionRequired:
+        return InteractionRequired(
+            self.scopes, error="insufficient_claims", claims_challenge=claims
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {type(self.source).__name__} {self.scopes}>"
+
+
+class TokenAuth(_Tokens, requests.auth.AuthBase):
+    """``requests`` auth: ``requests.get(url, auth=TokenAuth.for_request(request, scopes))``."""
+
+    def __call__(self, prepared: requests.PreparedRequest) -> requests.PreparedRequest:
+        prepared.headers["Authorization"] = self.bearer()
+        prepared.register_hook("response", self._on_response)  # type: ignore[no-untyped-call]
+        return prepared
+
+    def _on_response(self, response: requests.Response, **send: Any) -> requests.Response:
+        claims = self.challenge(response.status_code, response.headers.get("WWW-Authenticate"))
+        if claims is None:
+            return response
+        retry = response.request.copy()
+        retry.headers["Authorization"] = self.bearer(claims)
+        retry.hooks = {"response": []}  # answered here, not by this hook again
+        response.close()
+        again = response.connection.send(retry, **send)
+        again.history.append(response)
+        again.request = retry
+        still = self.challenge(again.status_code, again.headers.get("WWW-Authenticate"))
+        if still is not None:
+            raise self.refused(still)
+        return again
+
+
+if httpx is not None:
+
+    class HttpxTokenAuth(_Tokens, httpx.Auth):
+        """``httpx`` auth, sync and async clients: ``httpx.get(url, auth=...)``. The async
+        flow gets its tokens off the event loop."""
+
+        def sync_auth_flow(
+            self, request: httpx.Request
+        ) -> Generator[httpx.Request, httpx.Response, None]:
+            request.headers["Authorization"] = self.bearer()
+            response = yield request
+            claims = self.challenge(response.status_code, response.headers.get("WWW-Authenticate"))
+            if claims is not None:
+                request.headers["Authorization"] = self.bearer(claims)
+                again = yield request
+                self._raise_if_challenged(again)
+
+        async def async_auth_flow(
+            self, request: httpx.Request
+        ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+            request.headers["Authorization"] = await sync_to_async(self.bearer)()
+            response = yield request
+            claims = self.challenge(response.status_code, response.headers.get("WWW-Authenticate"))
+            if claims is not None:
+                request.headers["Authorization"] = await sync_to_async(self.bearer)(claims)
+                again = yield request
+                self._raise_if_challenged(again)
+
+        def _raise_if_challenged(self, response: httpx.Response) -> None:
+            still = self.challenge(response.status_code, response.headers.get("WWW-Authenticate"))
+            if still is not None:
+                raise self.refused(still)
+
+else:  # pragma: no cover
+
+    class HttpxTokenAuth(_Tokens):  # type: ignore[no-redef]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            raise ImportError("HttpxTokenAuth needs httpx: pip install httpx")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from typing import Any
 
@@ -297,3 +298,10 @@ def test_app_user_reads_need_a_user_read_all_role(idp):
     assert denied.json()["error"]["code"] == "Authorization_RequestDenied"
     assert allowed.json()["displayName"] == idp.users["alice"].name
     assert me.status_code == 400  # /me: delegated tokens only
+
+
+def test_the_helper_says_what_to_install_without_msgraph(idp, monkeypatch):
+    module = "kiota_authentication_azure.azure_identity_authentication_provider"
+    monkeypatch.setitem(sys.modules, module, None)  # what an import without it meets
+    with pytest.raises(ModuleNotFoundError, match="pip install msgraph-sdk"):
+        graph_service_client(idp, ProviderCredential(idp))

@@ -21,7 +21,7 @@ from . import pages
 from .context import Context
 from .endpoints.authorize import error_redirect, handle_authorize
 from .endpoints.discovery import handle_discovery, handle_index, handle_jwks
-from .endpoints.graph import handle_me, handle_member_of
+from .endpoints.graph import USERS_PATH, handle_me, handle_member_of, handle_user
 from .endpoints.identities import (
     handle_managed_identity,
     handle_workload_discovery,
@@ -58,6 +58,7 @@ ROUTES = (
     Route("logout", "GET POST", "/<tenant>/oauth2/v2.0/logout", handle_logout, page=True),
     Route("api", "GET", "/v1.0/me", handle_me),
     Route("graph_groups", "GET", "/v1.0/me/transitiveMemberOf", handle_member_of),
+    Route("graph_user", "GET", USERS_PATH + "<user>", handle_user),
     Route("managed_identity", "GET", "/msi/token", handle_managed_identity),
     Route(
         "workload_discovery",

@@ -104,7 +104,9 @@ def cae_challenge(state: ProviderState, username: str, claims: dict[str, Any]) -
         return None  # not CAE-capable: accepted until it expires, as Entra does
     with state.lock:
         event = state.account_events.get(username)
-    if event is None or float(claims.get("iat", 0)) >= event:
+    # Whole seconds, as the claims' ``nbf`` value: a token issued in the event's second
+    # stands, so a token requested with these claims at once is accepted.
+    if event is None or float(claims.get("iat", 0)) >= int(event):
         return None
     wanted = {"access_token": {"nbf": {"essential": True, "value": str(int(event))}}}
     encoded = base64.b64encode(json.dumps(wanted).encode()).decode()  # standard, padded

@@ -104,9 +104,13 @@ def cae_challenge(state: ProviderState, username: str, claims: dict[str, Any]) -
         return None  # not CAE-capable: accepted until it expires, as Entra does
     with state.lock:
         event = state.account_events.get(username)
-    # Whole seconds, as the claims' ``nbf`` value: a token issued in the event's second
-    # stands, so a token requested with these claims at once is accepted.
-    if event is None or float(claims.get("iat", 0)) >= int(event):
+        minted = state.minted_at.get(str(claims.get("uti")))
+    # To the sub-second when the provider minted it (a token issued in the event's second,
+    # before it, is challenged; one issued after it, even in that second, stands), else
+    # whole seconds (``iat``: a token a test forged or backdated).
+    iat = float(claims.get("iat", 0))
+    issued = minted if minted is not None and int(minted) == int(iat) else iat
+    if event is None or issued >= event:
         return None
     wanted = {"access_token": {"nbf": {"essential": True, "value": str(int(event))}}}
     encoded = base64.b64encode(json.dumps(wanted).encode()).decode()  # standard, padded

@@ -81,6 +81,7 @@ def issue_tokens(
     access_claims = user_access_token_claims(common, resource, names, client.client_id, lifetime)
     if cae:
         access_claims["xms_cc"] = [CAE_CAPABILITY]
+    state.minted_at[access_claims["uti"]] = time.time()
     access_token = ctx.keys.sign(access_claims)
     body: dict[str, Any] = {
         "token_type": "Bearer",
@@ -180,6 +181,7 @@ def access_token_for(
             upn=claims.pop("preferred_username"),
         )
         del claims["azp"], claims["azpacr"]
+    ctx.state.minted_at[claims["uti"]] = time.time()
     token = ctx.keys.sign(claims, typ="JWT")
     ctx.state.remember_issued(token)
     return token

@@ -56,6 +56,8 @@ class ProviderState:
     requests: list[RecordedRequest] = field(default_factory=list)
     backchannel_logouts: list[BackchannelLogout] = field(default_factory=list)
     issued: list[str] = field(default_factory=list)  # every code and token, for leak checks
+    # When each access token (by ``uti``) was minted, to the sub-second: CAE events.
+    minted_at: dict[str, float] = field(default_factory=dict)
     # (client id, jti) of the client assertions accepted (testing.client_auth).
     assertion_ids: set[tuple[str, str]] = field(default_factory=set)
     # Account events (testing.events): disabled users, each user's latest event time.
@@ -85,6 +87,7 @@ class ProviderState:
             self.refresh_tokens.clear()
             self.backchannel_logouts.clear()
             self.issued.clear()
+            self.minted_at.clear()
             self.assertion_ids.clear()
             self.disabled.clear()
             self.account_events.clear()

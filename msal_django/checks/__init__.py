@@ -18,6 +18,7 @@ from msal_django.checks.redis import check_redis
 from msal_django.checks.session_check import check_session_check
 from msal_django.conf import DEFAULTS, TOKEN_CACHES
 from msal_django.constants import RESERVED_SCOPES
+from msal_django.stores import custom_store_class
 
 BACKEND = "msal_django.backends.MsalBackend"
 
@@ -128,11 +129,16 @@ def _check_scopes(config: dict[str, Any]) -> list[CheckMessage]:
 
 
 def _check_store(config: dict[str, Any]) -> list[CheckMessage]:
-    if config["TOKEN_CACHE"] not in TOKEN_CACHES:
+    cache = config["TOKEN_CACHE"]
+    if cache not in TOKEN_CACHES and not (
+        isinstance(cache, str) and custom_store_class(cache) is not None
+    ):
         return [
             Error(
-                f'MSAL_DJANGO["TOKEN_CACHE"] is {config["TOKEN_CACHE"]!r}.',
-                hint=f"Use one of: {', '.join(repr(c) for c in TOKEN_CACHES)}.",
+                f'MSAL_DJANGO["TOKEN_CACHE"] is {cache!r}: neither a store msal-django has '
+                "nor the dotted path of a TokenStore subclass.",
+                hint=f"Use one of: {', '.join(repr(c) for c in TOKEN_CACHES)}, or "
+                '"yourapp.stores.YourStore" (a subclass of msal_django.stores.TokenStore).',
                 id="msal_django.E008",
             )
         ]

@@ -118,8 +118,9 @@ class Settings:
         "database",
         str,
         'Where token caches live: ``"database"`` (the ``CachedAccount`` model on your '
-        'database) or ``"redis"`` (a django-redis cache, or :setting:`REDIS_CLIENT`). See '
-        ":doc:`/topics/stores`.",
+        'database), ``"redis"`` (a django-redis cache, or :setting:`REDIS_CLIENT`), or the '
+        "dotted path of your own ``msal_django.stores.TokenStore`` subclass "
+        "(:doc:`/topics/extending`; :check:`msal_django.E008`). See :doc:`/topics/stores`.",
     )
     REDIS_CACHE_ALIAS = Setting(
         None,  # unset, so that a check can tell it from an explicit "default"

@@ -12,13 +12,15 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth import login as auth_login
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
-from django.views.decorators.http import require_GET
 
 from msal_django import failures, msal_app
 from msal_django.conf import msal_settings
@@ -35,8 +37,9 @@ from msal_django.constants import (
     SESSION_SID_KEY,
 )
 from msal_django.exceptions import ProviderError, StoreUnavailable
-from msal_django.failures import failure_page
+from msal_django.failures import Failure, failure_page
 from msal_django.redact import Secret, loggable
+from msal_django.signals import send_signed_in
 from msal_django.signin import redeem
 from msal_django.signin.authorization import SignInRefused
 from msal_django.signout import session_index
@@ -60,47 +63,75 @@ def redirect_uri(request: HttpRequest) -> str:
     return msal_settings.REDIRECT_URI or request.build_absolute_uri(reverse("msal_django:callback"))
 
 
-@never_cache
-@require_GET
-@sensitive_variables()  # the pending flow holds the PKCE verifier
-def login(request: HttpRequest) -> HttpResponse:
+@method_decorator(never_cache, name="dispatch")
+class LoginView(View):
     """Start MSAL's auth code flow (PKCE, state, nonce) and send the browser to the provider.
 
     Query parameters: ``next`` (a page on this site), ``scopes`` (extra scopes, space
     separated, as ``InteractionRequiredMiddleware`` asks), ``prompt``, ``claims`` (a
     claims challenge from Conditional Access, passed on to the provider). Each is
     bounded before anything is stored: a refused sign-in leaves the session untouched.
+
+    Hooks: ``get_scopes``, ``get_auth_params``, ``get_next_url``, ``failure``.
     """
-    candidate = request.GET.get("next", "")
-    next_url = safe_next(
-        request,
-        candidate if len(candidate) <= MAX_NEXT_LENGTH else None,
-        settings.LOGIN_REDIRECT_URL,
-    )
+
+    http_method_names = ["get"]
+
+    def get_scopes(self, request: HttpRequest, asked: list[str]) -> list[str]:
+        """The scopes to ask for: :setting:`SCOPES`, then those the link asked for."""
+        return list(dict.fromkeys(msal_settings.SCOPES + asked))
+
+    def get_auth_params(self, request: HttpRequest) -> dict[str, Any]:
+        """MSAL's ``initiate_auth_code_flow`` options: ``prompt``, ``login_hint``,
+        ``domain_hint``, ``max_age``... (``claims_challenge`` is set from the link)."""
+        options: dict[str, Any] = {}
+        if request.GET.get("prompt") in _PROMPTS:
+            options["prompt"] = request.GET["prompt"]
+        if request.user.is_authenticated:
+            # Asking for more scopes: stay with the account already signed in.
+            username = getattr(request.user, "email", "") or request.user.get_username()
+            options["login_hint"] = username
+        return options
+
+    def get_next_url(self, request: HttpRequest) -> str:
+        """Where the browser goes after signing in: ``next`` if it stays on this site,
+        else ``LOGIN_REDIRECT_URL``."""
+        candidate = request.GET.get("next", "")
+        return safe_next(
+            request,
+            candidate if len(candidate) <= MAX_NEXT_LENGTH else None,
+            settings.LOGIN_REDIRECT_URL,
+        )
+
+    def failure(self, request: HttpRequest, failure: Failure, **details: str) -> HttpResponse:
+        """The page of a sign-in that cannot start (``failure_page``)."""
+        return failure_page(request, failure, **details)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return _start(self, request)
+
+
+@sensitive_variables()  # the pending flow holds the PKCE verifier
+def _start(view: LoginView, request: HttpRequest) -> HttpResponse:
+    next_url = view.get_next_url(request)
     scopes_param = request.GET.get("scopes", "")
     asked = list(dict.fromkeys(s for s in scopes_param.split() if s not in RESERVED_SCOPES))
     claims = request.GET.get("claims", "")
     if len(scopes_param) > MAX_SCOPES_LENGTH or len(asked) > MAX_SCOPES:
-        return _invalid_sign_in_link(request, "invalid_scope")
+        return view.failure(request, failures.INVALID_SIGN_IN_LINK, error="invalid_scope")
     if claims and not _is_claims_request(claims):
-        return _invalid_sign_in_link(request, "invalid_claims")
-    scopes = list(dict.fromkeys(msal_settings.SCOPES + asked))
-    options: dict[str, Any] = {}
-    if request.GET.get("prompt") in _PROMPTS:
-        options["prompt"] = request.GET["prompt"]
+        return view.failure(request, failures.INVALID_SIGN_IN_LINK, error="invalid_claims")
+    scopes = view.get_scopes(request, asked)
+    options = view.get_auth_params(request)
     if claims:
         options["claims_challenge"] = claims
-    if request.user.is_authenticated:
-        # Asking for more scopes: stay with the account already signed in.
-        username = getattr(request.user, "email", "") or request.user.get_username()
-        options["login_hint"] = username
     try:
         flow = msal_app.initiate_auth_code_flow(scopes, redirect_uri(request), **options)
     except ProviderError as exc:
         logger.warning("Sign-in could not start: %s", loggable(exc))
-        return failure_page(request, failures.PROVIDER_UNAVAILABLE)
+        return view.failure(request, failures.PROVIDER_UNAVAILABLE)
     except ValueError:  # MSAL refuses a malformed claims challenge
-        return _invalid_sign_in_link(request, "invalid_claims")
+        return view.failure(request, failures.INVALID_SIGN_IN_LINK, error="invalid_claims")
     flows: dict[str, Any] = request.session.get(FLOWS_KEY) or {}
     flows[flow["state"]] = {"flow": flow, "next": next_url}
     # Keep only the newest few (several tabs may sign in at once); each is single-use.
@@ -119,20 +150,37 @@ def _is_claims_request(claims: str) -> bool:
         return False
 
 
-def _invalid_sign_in_link(request: HttpRequest, error: str) -> HttpResponse:
-    return failure_page(request, failures.INVALID_SIGN_IN_LINK, error=error)
+@method_decorator(never_cache, name="dispatch")
+class CallbackView(View):
+    """Finish the flow: exchange the code, sign the user in, store their tokens, then
+    send ``signed_in``.
+
+    Hooks: ``get_success_url``, ``failure`` (every refused or failed sign-in's page).
+    """
+
+    http_method_names = ["get"]
+
+    def get_success_url(self, request: HttpRequest, user: AbstractBaseUser, next_url: str) -> str:
+        """Where the signed-in user goes: the ``next`` the sign-in started with."""
+        return next_url
+
+    def failure(self, request: HttpRequest, failure: Failure, **details: str) -> HttpResponse:
+        """The page of a sign-in that failed or was refused (``failure_page``): the
+        failure's ``status``, ``title`` and ``message``; ``details`` are ``error`` (a
+        code) and ``message`` (the provider's description)."""
+        return failure_page(request, failure, **details)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return _finish(self, request)
 
 
-@never_cache
-@require_GET
 @sensitive_variables()  # codes and tokens: never on an error page or in an error report
-def callback(request: HttpRequest) -> HttpResponse:
-    """Finish the flow: exchange the code, sign the user in, store their tokens."""
+def _finish(view: CallbackView, request: HttpRequest) -> HttpResponse:
     response_params: dict[str, str] = {k: Secret(v) for k, v in request.GET.items()}
     _hide_code(request)
     pending = _take_pending(request, request.GET.get("state", ""))
     if pending is None:
-        return failure_page(request, failures.UNKNOWN_SIGN_IN, error="invalid_state")
+        return view.failure(request, failures.UNKNOWN_SIGN_IN, error="invalid_state")
     flow, next_url = pending
     if "error" in request.GET:
         error = request.GET["error"][:100]
@@ -140,31 +188,31 @@ def callback(request: HttpRequest) -> HttpResponse:
         cancelled = error == "access_denied"
         failure = failures.SIGN_IN_CANCELLED if cancelled else failures.SIGN_IN_REFUSED
         description = request.GET.get("error_description", "")[:500]
-        return failure_page(request, failure, error=error, message=description)
+        return view.failure(request, failure, error=error, message=description)
     try:
         redeemed = redeem.redeem(flow, response_params)
     except ProviderError as exc:
         log = logger.warning if exc.transient else logger.error
         log("Sign-in could not finish at the token endpoint: %s", loggable(exc))
-        return failure_page(request, failures.PROVIDER_UNAVAILABLE)
+        return view.failure(request, failures.PROVIDER_UNAVAILABLE)
     if isinstance(redeemed, redeem.NotRedeemed):
         logger.warning("Sign-in failed at the token endpoint: %s", loggable(redeemed.error))
-        return failure_page(request, failures.SIGN_IN_FAILED, error=redeemed.error)
+        return view.failure(request, failures.SIGN_IN_FAILED, error=redeemed.error)
     claims = redeemed.claims
     # The sign-in's tokens, not yet stored: group overage is resolved with them.
     sign_in = redeem.SignInTokens(redeemed.home_account_id, redeemed.state)
     try:
         user = authenticate(request, msal_claims=claims, msal_sign_in=sign_in)
     except SignInRefused as exc:  # tenant not allowed, groups unreadable: nothing stored
-        refused = failures.Failure(exc.status, exc.title, exc.message)
-        return failure_page(request, refused, error=exc.error)
+        refused = Failure(exc.status, exc.title, exc.message)
+        return view.failure(request, refused, error=exc.error)
     if user is None:
-        return failure_page(request, failures.NO_ACCESS)
+        return view.failure(request, failures.NO_ACCESS)
     try:
         # With any token the sign-in's own checks acquired (group overage).
         redeem.store_sign_in(dataclasses.replace(redeemed, state=sign_in.state), user)
     except StoreUnavailable:
-        return failure_page(request, failures.STORE_UNAVAILABLE)
+        return view.failure(request, failures.STORE_UNAVAILABLE)
     auth_login(request, user)  # with the backend that authenticated (a subclass, perhaps)
     home_account_id = redeemed.home_account_id
     request.session[SESSION_ACCOUNT_KEY] = home_account_id
@@ -176,7 +224,8 @@ def callback(request: HttpRequest) -> HttpResponse:
     # So that a front- or back-channel logout naming this sid finds this session.
     session_index.record_sign_in(request, claims=claims, home_account_id=home_account_id, user=user)
     session_check.signed_in(home_account_id)  # the sign-in proved the account
-    return HttpResponseRedirect(next_url)
+    send_signed_in(type(view), request, user, home_account_id, claims)
+    return HttpResponseRedirect(view.get_success_url(request, user, next_url))
 
 
 _MASKED_PARAMETERS = ("code", "session_state")
@@ -205,3 +254,7 @@ def _hide_code(request: HttpRequest) -> None:
         masked[name] = "********"
     request.GET = masked  # type: ignore[assignment]
     request.META["QUERY_STRING"] = masked.urlencode(safe="*")
+
+
+login = LoginView.as_view()
+callback = CallbackView.as_view()

@@ -262,7 +262,9 @@ def test_graph_service_client_with_the_users_credential(idp, store_backend, cp1,
     async def me() -> str:
         async with graph_http_client(idp) as http:
             graph = graph_service_client(idp, credential, http_client=http)
-            return str((await graph.me.get()).display_name)
+            user = await graph.me.get()
+            assert user is not None
+            return str(user.display_name)
 
     assert async_to_sync(me)() == "Alice Example"
     assert async_to_sync(me)() == "Alice Example"  # kiota closes nothing we need

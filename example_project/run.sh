@@ -7,5 +7,6 @@ venv="${VENV:-.venv}"
 if [ ! -x "$venv/bin/python" ]; then
   "${PYTHON:-python3}" -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install --quiet -e ".[testing]"
+# [azure] and msgraph-sdk: the profile page through Microsoft Graph's SDK.
+"$venv/bin/python" -m pip install --quiet -e ".[testing,azure]" "msgraph-sdk>=1.0"
 exec "$venv/bin/python" example_project/run.py "$@"

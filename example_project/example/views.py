@@ -1,4 +1,5 @@
 import asyncio
+import os
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -42,6 +43,40 @@ async def async_profile(request: HttpRequest) -> HttpResponse:
     status, me = await asyncio.to_thread(call_api, token)  # requests is synchronous too
     context = {"status": status, "me": me, "api_url": settings.API_URL, "is_async": True}
     return await sync_to_async(render)(request, "example/profile.html", context)
+
+
+@login_required
+async def graph_sdk_profile(request: HttpRequest) -> HttpResponse:
+    """Your profile through Microsoft Graph's SDK: GraphServiceClient with
+    AsyncRequestCredential (real expiry, CAE challenges answered). On a real site:
+    ``GraphServiceClient(AsyncRequestCredential(request), ["User.Read"])``; here it is
+    pointed at the local provider's Graph-like API (msal_django.testing.graph_sdk)."""
+    from msal_django.azure import AsyncRequestCredential
+    from msal_django.testing.graph_sdk import graph_http_client, graph_service_client
+
+    provider = LocalProvider()
+    async with graph_http_client(provider) as http:
+        graph = graph_service_client(
+            provider, AsyncRequestCredential(request), scopes=["User.Read"], http_client=http
+        )
+        user = await graph.me.get()
+    me = {
+        "displayName": user.display_name if user else None,
+        "userPrincipalName": user.user_principal_name if user else None,
+        "mail": user.mail if user else None,
+        "id": user.id if user else None,
+    }
+    context = {"status": 200, "me": me, "api_url": "GraphServiceClient.me.get()", "sdk": True}
+    return await sync_to_async(render)(request, "example/profile.html", context)
+
+
+class LocalProvider:
+    """Where run.py's provider is, for the Graph SDK (its base URL and CA)."""
+
+    def __init__(self) -> None:
+        self.base_url = settings.API_URL.rsplit("/v1.0/", 1)[0]
+        self.host = self.base_url.split("://", 1)[1].split(":", 1)[0]
+        self.ca_file = os.environ["MSAL_DJANGO_TESTING_CA_FILE"]
 
 
 @login_required

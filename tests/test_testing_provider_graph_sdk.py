@@ -143,7 +143,8 @@ def test_graph_sdk_select_returns_only_the_selected_properties(idp):
 
 
 def test_graph_sdk_reads_a_user_by_id_or_upn_with_an_app_token(idp):
-    carol = idp.add_user("carol", name="Carol Builder")
+    # A name no other test uses: the provider (one per worker) keeps its users.
+    carol = idp.add_user("carol-builder", name="Carol Builder")
     credential = ProviderCredential(idp, lambda claims: app_token(idp))
     by_id = run_graph(idp, credential, lambda graph: graph.users.by_user_id(carol.oid).get())
     by_upn = run_graph(

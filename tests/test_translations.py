@@ -272,7 +272,11 @@ def test_the_provider_description_is_shown_as_it_came(rf):
 )
 def test_the_sign_out_page_follows_accept_language(language, title, settings, db):
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django.middleware.locale.LocaleMiddleware"]
-    page = Client().get("/auth/logout/", headers={"accept-language": language}).content.decode()
+    try:
+        response = Client().get("/auth/logout/", headers={"accept-language": language})
+    finally:
+        translation.deactivate()  # LocaleMiddleware leaves the language active in this thread
+    page = response.content.decode()
     assert f'<html lang="{language}"' in page
     assert f"<title>{title}</title>" in page
 

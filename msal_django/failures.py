@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 RETRY_AFTER = "30"  # seconds, on every 503
 
@@ -17,47 +19,56 @@ RETRY_AFTER = "30"  # seconds, on every 503
 @dataclass(frozen=True, slots=True)
 class Failure:
     status: int
-    title: str
-    message: str = ""
+    title: str | Promise  # a lazy translation: rendered in the request's language
+    message: str | Promise = ""
 
 
-INVALID_SIGN_IN_LINK = Failure(400, "This sign-in link is not valid", "Please sign in again.")
+INVALID_SIGN_IN_LINK = Failure(400, _("This sign-in link is not valid"), _("Please sign in again."))
 UNKNOWN_SIGN_IN = Failure(
     400,
-    "This sign-in link is not valid",
-    "It has expired, was already used, or was not started in this browser. Please sign in again.",
+    _("This sign-in link is not valid"),
+    _(
+        "It has expired, was already used, or was not started in this browser. "
+        "Please sign in again."
+    ),
 )
-SIGN_IN_CANCELLED = Failure(400, "Sign-in was cancelled")  # the provider's description follows
-SIGN_IN_REFUSED = Failure(400, "Sign-in failed")  # the provider's description follows
+SIGN_IN_CANCELLED = Failure(400, _("Sign-in was cancelled"))  # the provider's description follows
+SIGN_IN_REFUSED = Failure(400, _("Sign-in failed"))  # the provider's description follows
 SIGN_IN_FAILED = Failure(
-    400, "Sign-in failed", "The sign-in could not be completed. Please sign in again."
+    400, _("Sign-in failed"), _("The sign-in could not be completed. Please sign in again.")
 )
-NO_ACCESS = Failure(403, "No access", "Your account is not allowed to sign in to this site.")
+NO_ACCESS = Failure(403, _("No access"), _("Your account is not allowed to sign in to this site."))
 PROVIDER_UNAVAILABLE = Failure(
     503,
-    "Sign-in is unavailable",
-    "The identity provider could not be reached. Please try again in a moment.",
+    _("Sign-in is unavailable"),
+    _("The identity provider could not be reached. Please try again in a moment."),
 )
 STORE_UNAVAILABLE = Failure(
     503,
-    "Sign-in is unavailable",
-    "The service that keeps your sign-in is not answering. Please try again in a moment.",
+    _("Sign-in is unavailable"),
+    _("The service that keeps your sign-in is not answering. Please try again in a moment."),
 )
 SIGNED_OUT_HERE_ONLY = Failure(
     503,
-    "Signed out, but not everywhere",
-    "Your session here has ended, but the tokens this site keeps for you could not "
-    "be removed because a service is not answering. An administrator can revoke them.",
+    _("Signed out, but not everywhere"),
+    _(
+        "Your session here has ended, but the tokens this site keeps for you could not "
+        "be removed because a service is not answering. An administrator can revoke them."
+    ),
 )
 TEMPORARILY_UNAVAILABLE = Failure(
     503,
-    "Temporarily unavailable",
-    "A service this page needs is not answering. Please try again in a moment.",
+    _("Temporarily unavailable"),
+    _("A service this page needs is not answering. Please try again in a moment."),
 )
 
 
 def failure_page(
-    request: HttpRequest, failure: Failure, *, error: str = "", message: str | None = None
+    request: HttpRequest,
+    failure: Failure,
+    *,
+    error: str = "",
+    message: str | Promise | None = None,
 ) -> HttpResponse:
     """The page for ``failure``; ``error`` is the code shown, ``message`` replaces its text."""
     context = {

@@ -1,4 +1,5 @@
-"""User-facing strings are marked for translation, and the source catalog is up to date.
+"""User-facing strings are marked for translation, the source catalog is up to date, and
+the German and French catalogs that ship are complete and compiled.
 
 The templates are rendered in a pseudo-language whose catalog wraps every string of
 msal-django's own catalog in ⟦ ⟧: text outside the brackets was not marked.
@@ -6,6 +7,7 @@ msal-django's own catalog in ⟦ ⟧: text outside the brackets was not marked.
 
 from __future__ import annotations
 
+import gettext
 import os
 import re
 import shutil
@@ -20,8 +22,17 @@ from django.template.loader import render_to_string
 from django.test import Client
 from django.utils import translation
 
+from msal_django import failures
 from msal_django.admin import CachedAccountAdmin
+from msal_django.exceptions import ProviderError
+from msal_django.failures import Failure, failure_page
 from msal_django.models import CachedAccount
+from msal_django.signin.authorization import (
+    MAX_VALUES,
+    AuthorizationHooks,
+    SignInRefused,
+    claim_strings,
+)
 
 PACKAGE = Path(__file__).resolve().parent.parent / "msal_django"
 CATALOG = PACKAGE / "locale" / "en" / "LC_MESSAGES" / "django.po"
@@ -30,6 +41,8 @@ MAKEMESSAGES = [
     "--ignore", "testing/*", "--ignore", "migrations/*",
 ]  # fmt: skip
 PSEUDO = "eo"  # any language Django knows; the catalog made here takes precedence
+SHIPPED = ["de", "fr"]
+FAILURES = {name: value for name, value in vars(failures).items() if isinstance(value, Failure)}
 
 
 def gettext_tools() -> None:
@@ -129,3 +142,221 @@ def test_admin_labels_are_translated(pseudo_language):
         CachedAccountAdmin.revoke.short_description,
     ]
     assert [str(label) for label in labels if not re.fullmatch("⟦.*⟧", str(label))] == []
+
+
+class NoGraphToken:
+    def acquire(self, scopes):
+        raise ProviderError("unreachable", transient=True)
+
+
+def refusals(settings) -> list[SignInRefused]:
+    """Each refusal a sign-in can meet, raised by the code that raises it."""
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "ALLOWED_TENANTS": ["allowed-tenant"]}
+    attempts = [
+        lambda: AuthorizationHooks().check_tenant({"tid": "another-tenant"}),
+        lambda: claim_strings(["g"] * (MAX_VALUES + 1), "groups"),
+        lambda: AuthorizationHooks().read_overage_groups(None),  # consent missing
+        lambda: AuthorizationHooks().read_overage_groups(NoGraphToken()),  # Graph down
+    ]
+    refused = []
+    for attempt in attempts:
+        with pytest.raises(SignInRefused) as exc:
+            attempt()
+        refused.append(exc.value)
+    return refused
+
+
+def refusal_page(rf, refusal: SignInRefused) -> str:
+    """As the callback shows a refusal."""
+    failure = Failure(refusal.status, refusal.title, refusal.message)
+    return failure_page(rf.get("/"), failure, error=refusal.error).content.decode()
+
+
+def test_failure_pages_are_translated(pseudo_language, rf):
+    for name, failure in FAILURES.items():
+        page = failure_page(rf.get("/"), failure, error="some_error").content.decode()
+        assert unmarked_text(page, "some_error") == "", name
+
+
+def test_sign_in_refusals_are_translated(pseudo_language, rf, settings):
+    for refusal in refusals(settings):
+        assert unmarked_text(refusal_page(rf, refusal), refusal.error) == "", refusal.error
+
+
+def test_the_frontchannel_logout_page_is_translated(pseudo_language, db):
+    page = Client().get("/auth/logout/frontchannel/").content.decode()
+    assert f'<html lang="{PSEUDO}"><title>⟦Signed out⟧</title>' in page
+
+
+# -- German and French ------------------------------------------------------------------
+
+TITLES = {
+    "de": {
+        "INVALID_SIGN_IN_LINK": "Dieser Anmeldelink ist ungültig",
+        "UNKNOWN_SIGN_IN": "Dieser Anmeldelink ist ungültig",
+        "SIGN_IN_CANCELLED": "Die Anmeldung wurde abgebrochen",
+        "SIGN_IN_REFUSED": "Anmeldung fehlgeschlagen",
+        "SIGN_IN_FAILED": "Anmeldung fehlgeschlagen",
+        "NO_ACCESS": "Kein Zugriff",
+        "PROVIDER_UNAVAILABLE": "Die Anmeldung ist nicht verfügbar",
+        "STORE_UNAVAILABLE": "Die Anmeldung ist nicht verfügbar",
+        "SIGNED_OUT_HERE_ONLY": "Abgemeldet, aber nicht überall",
+        "TEMPORARILY_UNAVAILABLE": "Vorübergehend nicht verfügbar",
+    },
+    "fr": {
+        # The apostrophe is U+2019, French typography's, as in Django's own French catalog.
+        "INVALID_SIGN_IN_LINK": "Ce lien de connexion n’est pas valide",  # noqa: RUF001
+        "UNKNOWN_SIGN_IN": "Ce lien de connexion n’est pas valide",  # noqa: RUF001
+        "SIGN_IN_CANCELLED": "La connexion a été annulée",
+        "SIGN_IN_REFUSED": "La connexion a échoué",
+        "SIGN_IN_FAILED": "La connexion a échoué",
+        "NO_ACCESS": "Accès refusé",
+        "PROVIDER_UNAVAILABLE": "La connexion est indisponible",
+        "STORE_UNAVAILABLE": "La connexion est indisponible",
+        "SIGNED_OUT_HERE_ONLY": "Déconnecté, mais pas partout",
+        "TEMPORARILY_UNAVAILABLE": "Temporairement indisponible",
+    },
+}
+PAGE_WORDS = {
+    "de": {"sign_in": "Anmelden", "error_code": "Fehlercode: some_error"},
+    "fr": {"sign_in": "Se connecter", "error_code": "Code d’erreur : some_error"},  # noqa: RUF001
+}
+
+
+def test_every_failure_has_its_titles_here():
+    assert all(set(titles) == set(FAILURES) for titles in TITLES.values())
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_every_failure_page_reads_in_german_and_french(language, rf):
+    for name, failure in FAILURES.items():
+        with translation.override(language):
+            page = unescape(failure_page(rf.get("/"), failure, error="some_error").content.decode())
+            message = str(failure.message)
+        assert f'<html lang="{language}"' in page
+        assert f"<h1>{TITLES[language][name]}</h1>" in page, name
+        assert message in page, name
+        assert message != failure.message or not message, name  # not the English
+        assert PAGE_WORDS[language]["sign_in"] in page
+        assert PAGE_WORDS[language]["error_code"] in page
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "message"),
+    [
+        ("de", "Kein Zugriff", "Ihre Organisation darf sich bei dieser Website nicht anmelden."),
+        (
+            "fr",
+            "Accès refusé",
+            "Votre organisation n’est pas autorisée à se connecter à ce site.",  # noqa: RUF001
+        ),
+    ],
+)
+def test_sign_in_refusals_read_in_german_and_french(language, title, message, rf, settings):
+    with translation.override(language):
+        pages = [unescape(refusal_page(rf, refusal)) for refusal in refusals(settings)]
+    assert f"<h1>{title}</h1>" in pages[0]  # the tenant refused
+    assert f"<p>{message}</p>" in pages[0]
+    english = ["No access", "Sign-in is unavailable", "Your ", "This site"]
+    assert [page for page in pages if any(text in page for text in english)] == []
+
+
+def test_the_provider_description_is_shown_as_it_came(rf):
+    with translation.override("de"):
+        page = failure_page(rf.get("/"), failures.SIGN_IN_REFUSED, message="AADSTS50105: no")
+    assert "<p>AADSTS50105: no</p>" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "title"), [("de", "Abmelden"), ("fr", "Se déconnecter"), ("en", "Sign out")]
+)
+def test_the_sign_out_page_follows_accept_language(language, title, settings, db):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django.middleware.locale.LocaleMiddleware"]
+    try:
+        response = Client().get("/auth/logout/", headers={"accept-language": language})
+    finally:
+        translation.deactivate()  # LocaleMiddleware leaves the language active in this thread
+    page = response.content.decode()
+    assert f'<html lang="{language}"' in page
+    assert f"<title>{title}</title>" in page
+
+
+@pytest.mark.parametrize(("language", "title"), [("de", "Abgemeldet"), ("fr", "Déconnecté")])
+def test_the_frontchannel_logout_page_reads_in_german_and_french(language, title, db):
+    with translation.override(language):
+        page = Client().get("/auth/logout/frontchannel/").content.decode()
+    assert f'<html lang="{language}"><title>{title}</title>' in page
+
+
+def unquote(line: str) -> str:
+    """A quoted .po line's text, its escapes (backslash, quote, newline, tab) undone."""
+    escapes = {"\\\\": "\\", '\\"': '"', "\\n": "\n", "\\t": "\t"}
+    return re.sub(r'\\[\\"nt]', lambda m: escapes[m.group()], line[1:-1])
+
+
+def messages(po: Path) -> dict[str, tuple[str, ...]]:
+    """Each message of a catalog (msgid, or msgid and msgid_plural joined by a NUL) with
+    its translations; a fuzzy one counts as untranslated, as gettext treats it."""
+    catalog: dict[str, tuple[str, ...]] = {}
+    for entry in po.read_text().split("\n\n"):
+        fields: dict[str, str] = {}
+        field = ""
+        for line in entry.splitlines():
+            if line.startswith("#"):
+                continue
+            keyword, _, rest = line.partition(" ")
+            if not line.startswith('"'):
+                field = keyword
+                line = rest
+            fields[field] = fields.get(field, "") + unquote(line)
+        msgid = fields.get("msgid", "")
+        if not msgid:
+            continue  # the header
+        if "msgid_plural" in fields:
+            msgid += "\0" + fields["msgid_plural"]
+        translations = tuple(v for k, v in fields.items() if k.startswith("msgstr"))
+        fuzzy = re.search(r"^#,.*\bfuzzy\b", entry, flags=re.M)
+        catalog[msgid] = () if fuzzy else translations
+    return catalog
+
+
+def catalog(language: str) -> Path:
+    return PACKAGE / "locale" / language / "LC_MESSAGES" / "django.po"
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_every_message_is_translated_in_each_shipped_language(language):
+    source = messages(CATALOG)
+    translated = messages(catalog(language))
+    assert len(source) > 80
+    assert sorted(set(source) - set(translated)) == [], "missing: run makemessages -l " + language
+    untranslated = [m for m in source if not all(translated[m]) or not translated[m]]
+    assert untranslated == [], "untranslated or fuzzy"
+    assert sorted(set(translated) - set(source)) == [], "obsolete: no longer in the source"
+    # Placeholders kept, as msgfmt --check-format would say.
+    for msgid, strings in translated.items():
+        wanted = set(re.findall(r"%\(\w+\)[sdr]", msgid))
+        assert all(set(re.findall(r"%\(\w+\)[sdr]", s)) <= wanted for s in strings), msgid
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_the_compiled_catalog_is_the_po_file_compiled(language, tmp_path):
+    gettext_tools()
+    po = catalog(language)
+    fresh = tmp_path / "django.mo"
+    result = subprocess.run(
+        ["msgfmt", "--check", "--statistics", "-o", str(fresh), str(po)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "untranslated" not in result.stderr, result.stderr
+    assert "fuzzy" not in result.stderr, result.stderr
+    shipped = po.with_suffix(".mo")
+    with shipped.open("rb") as a, fresh.open("rb") as b:
+        committed, compiled = gettext_catalog(a), gettext_catalog(b)
+    assert committed == compiled, f"recompile: msgfmt -o {shipped} {po}"
+
+
+def gettext_catalog(mo) -> dict[object, str]:
+    return dict(gettext.GNUTranslations(mo)._catalog)  # type: ignore[attr-defined]

@@ -21,6 +21,8 @@ from urllib.parse import unquote, urlsplit
 import requests
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from msal_django import msal_app
@@ -45,7 +47,9 @@ class SignInRefused(MsalDjangoError):
     """The sign-in must not go on; the callback shows ``title`` and ``message`` with
     ``status`` (403: refused, 503: try again later) and stores nothing."""
 
-    def __init__(self, status: int, error: str, title: str, message: str) -> None:
+    def __init__(
+        self, status: int, error: str, title: str | Promise, message: str | Promise
+    ) -> None:
         self.status, self.error, self.title, self.message = status, error, title, message
         super().__init__(f"{error}: {message}")
 
@@ -58,13 +62,13 @@ class TokenSource(Protocol):
 
 def _groups_unavailable(status: int, error: str) -> SignInRefused:
     if status == 503:
-        message = "Your group memberships could not be read. Please try again in a moment."
+        message = _("Your group memberships could not be read. Please try again in a moment.")
     else:
-        message = (
+        message = _(
             "This site may not read your group memberships. An administrator must grant it "
             "the Microsoft Graph permission it needs."
         )
-    return SignInRefused(status, error, "Sign-in is unavailable", message)
+    return SignInRefused(status, error, _("Sign-in is unavailable"), message)
 
 
 class AuthorizationHooks:
@@ -83,8 +87,8 @@ class AuthorizationHooks:
             raise SignInRefused(
                 403,
                 "tenant_not_allowed",
-                "No access",
-                "Your organization is not allowed to sign in to this site.",
+                _("No access"),
+                _("Your organization is not allowed to sign in to this site."),
             )
 
     def authorization_values(
@@ -115,8 +119,8 @@ class AuthorizationHooks:
                 raise SignInRefused(
                     403,
                     "too_many_groups",
-                    "No access",
-                    "Your account belongs to more groups than this site can handle.",
+                    _("No access"),
+                    _("Your account belongs to more groups than this site can handle."),
                 )
         return frozenset(values)
 
@@ -213,8 +217,8 @@ def claim_strings(value: Any, claim: str) -> set[str]:
         raise SignInRefused(
             403,
             "too_many_groups",
-            "No access",
-            "Your account belongs to more groups than this site can handle.",
+            _("No access"),
+            _("Your account belongs to more groups than this site can handle."),
         )
     kept = [v for v in value if isinstance(v, str) and 0 < len(v) <= MAX_VALUE_LENGTH]
     if len(kept) < len(value):

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.html import format_html
+from django.utils.translation import get_language, gettext
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -92,9 +94,12 @@ def _end_this_session(request: HttpRequest) -> None:
 
 
 def _frontchannel_response() -> HttpResponse:
-    response = HttpResponse(
-        "<!doctype html><title>Signed out</title>", content_type="text/html; charset=utf-8"
+    page = format_html(
+        '<!doctype html><html lang="{}"><title>{}</title>',
+        get_language() or "en",
+        gettext("Signed out"),
     )
+    response = HttpResponse(page, content_type="text/html; charset=utf-8")
     response["Cache-Control"] = "no-store"
     # Only the provider's signed-out page may frame this.
     response["Content-Security-Policy"] = f"frame-ancestors {_provider_origin()}"

@@ -76,7 +76,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             logger.info("API request refused: %s (%s)", exc.error, loggable(request.path))
             if exc.status == 503:
                 raise TemporarilyUnavailable() from None
-            raise exceptions.PermissionDenied(exc.message) from None
+            raise exceptions.PermissionDenied(str(exc.message)) from None
         except (ProviderError, StoreUnavailable, DatabaseError) as exc:
             not_checked(exc)
             raise TemporarilyUnavailable() from None

@@ -256,7 +256,7 @@ def _admit(
         logger.info("API request refused: %s (%s)", exc.error, loggable(request.path))
         if exc.status == 503:
             return temporarily_unavailable()
-        return access_denied(exc.message)
+        return access_denied(str(exc.message))
     except (ProviderError, StoreUnavailable, DatabaseError) as exc:
         not_checked(exc)
         return temporarily_unavailable()

@@ -15,3 +15,4 @@ source bench/venv.sh identity
 "$venv/bin/python" bench/bench_authorization.py
 "$venv/bin/python" bench/bench_api.py
 "$venv/bin/python" bench/bench_session_check.py
+"$venv/bin/python" bench/bench_azure.py

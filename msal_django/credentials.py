@@ -46,6 +46,8 @@ CREDENTIAL_KEYS = (
     "MANAGED_IDENTITY",
 )
 FEDERATED_TOKEN_FILE_ENV = "AZURE_FEDERATED_TOKEN_FILE"
+# What a credential key set to means "not this one".
+UNSET: tuple[object, ...] = (None, "", {}, False)
 # The audience of a managed identity's token used as a federated credential, in the
 # public cloud (learn.microsoft.com/entra/workload-id/
 # workload-identity-federation-config-app-trust-managed-identity).
@@ -66,7 +68,7 @@ class CredentialError(ValueError):
 
 def configured_keys() -> list[str]:
     """The credential keys that are set (not None, not empty)."""
-    return [key for key in CREDENTIAL_KEYS if configured(key, None) not in (None, "", {})]
+    return [key for key in CREDENTIAL_KEYS if configured(key, None) not in UNSET]
 
 
 def assertion_file_path() -> str | None:
@@ -121,7 +123,7 @@ def load_certificate(config: Any) -> Certificate:
         data = _read(config["pfx_path"], "pfx_path")
         try:
             key, certificate, extra = pkcs12.load_key_and_certificates(data, secret)
-        except ValueError:
+        except (ValueError, TypeError):
             raise CredentialError(
                 '"pfx_path" is not a PKCS#12 (PFX) file, or "passphrase" is wrong'
             ) from None

@@ -13,6 +13,7 @@ from msal_django.checks.common import check_callable
 from msal_django.credentials import (
     CREDENTIAL_KEYS,
     FEDERATED_TOKEN_FILE_ENV,
+    UNSET,
     CredentialError,
     load_certificate,
     managed_identity,
@@ -23,7 +24,7 @@ _DOCS = "see the Credentials page of the documentation"
 
 
 def check_credentials(config: dict[str, Any]) -> list[CheckMessage]:
-    given = [key for key in CREDENTIAL_KEYS if config[key] not in (None, "", {}, False)]
+    given = [key for key in CREDENTIAL_KEYS if config[key] not in UNSET]
     if len(given) > 1:
         return [
             Error(

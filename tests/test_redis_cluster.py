@@ -156,8 +156,7 @@ def test_a_logout_the_replica_does_not_confirm_is_recorded_until_it_does(
     finally:
         os.kill(replica.process.pid, signal.SIGCONT)
     on_cluster.wait_until_ok()
-    assert apply_pending_removals() == 1
-    assert not PendingRemoval.objects.exists()
+    assert apply_until_none_pending() == 1
     assert [r["reason"] for r in removed] == ["logout"]
 
 
@@ -244,8 +243,7 @@ def test_a_primary_killed_during_sign_ins_refreshes_and_logouts(on_cluster, sett
     assert errors == []
     assert set(statuses) <= {302, 503}
     assert sorted(logged_out) == sorted(logging_out)
-    apply_pending_removals()  # now that every primary has its replica again
-    assert not PendingRemoval.objects.exists()
+    apply_until_none_pending()  # now that every primary has its replica again
     for name in logging_out:
         home_account_id = accounts[name].home_account_id
         assert redis_store.load(home_account_id).state is None
@@ -255,6 +253,20 @@ def test_a_primary_killed_during_sign_ins_refreshes_and_logouts(on_cluster, sett
         assert acked[name], name
         assert final not in acked[name][:-1]  # never an older acknowledged refresh
     assert any(len(acked[n]) > 1 for n in refreshing if n in by_primary[victim_port])
+
+
+def apply_until_none_pending(timeout: float = 15) -> int:
+    """Apply the recorded removals until none is left; how many were applied. A replica
+    that has just come back may still be syncing: its WAIT (REDIS_WAIT_TIMEOUT) can time
+    out once on a loaded machine, and the removal then stays recorded for the next try,
+    which is the guarantee under test (applied as soon as the replicas confirm)."""
+    applied = apply_pending_removals()
+    deadline = time.monotonic() + timeout
+    while PendingRemoval.objects.exists():
+        assert time.monotonic() < deadline, "a recorded removal was never applied"
+        time.sleep(0.1)
+        applied += apply_pending_removals()
+    return applied
 
 
 def _guard(errors, fn, *args):

@@ -26,11 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from django.utils.module_loading import import_string
+from django.views.decorators.debug import sensitive_variables
 
 from msal_django.conf import configured, msal_settings, resets_on_change
 from msal_django.exceptions import ProviderError
@@ -107,6 +109,7 @@ class Certificate:
         return self.certificate.not_valid_after_utc.timestamp()
 
 
+@sensitive_variables()  # the passphrase and the key's PEM
 def load_certificate(config: Any) -> Certificate:
     """``CLIENT_CERTIFICATE`` read and parsed: PEM key + certificate, or a PFX file."""
     if not isinstance(config, dict):
@@ -292,28 +295,40 @@ MANAGED_IDENTITY_KEYS = ("client_id", "object_id", "resource_id")
 
 def managed_identity(config: Any) -> Any:
     """MSAL's description of ``MANAGED_IDENTITY``: a user-assigned identity by one of
-    ``client_id``, ``object_id`` or ``resource_id``; ``True``: the system-assigned one."""
+    ``client_id``, ``object_id`` or ``resource_id``. Microsoft documents only user-assigned
+    identities as an app's federated credential (learn.microsoft.com/entra/workload-id/
+    workload-identity-federation-config-app-trust-managed-identity)."""
     import msal
 
-    if config is True:
-        return msal.SystemAssignedManagedIdentity()
     if not isinstance(config, dict):
         raise CredentialError(
-            'must be a dict such as {"client_id": "<identity client id>"}, or True for the '
-            "system-assigned identity"
+            'must be a dict naming a user-assigned identity, such as {"client_id": '
+            '"<identity client id>"} (Entra ID trusts only user-assigned identities here)'
         )
     unknown = set(config) - {*MANAGED_IDENTITY_KEYS, "audience"}
     given = [k for k in MANAGED_IDENTITY_KEYS if config.get(k)]
     if unknown or len(given) != 1:
         raise CredentialError(
-            f"takes exactly one of {', '.join(MANAGED_IDENTITY_KEYS)} (and an optional "
-            '"audience"), or is True for the system-assigned identity'
+            f'takes exactly one of {", ".join(MANAGED_IDENTITY_KEYS)} (and an optional "audience")'
         )
     key = given[0]
     value = config[key]
     if not isinstance(value, str):
         raise CredentialError(f'"{key}" must be a string')
     return msal.UserAssignedManagedIdentity(**{key: value})
+
+
+class _SessionWithTimeout(requests.Session):
+    """MSAL's managed-identity requests pass no timeout: an endpoint that does not answer
+    (off Azure, a blackholed IMDS) would hold every thread that needs an assertion."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        return super().request(*args, **kwargs)
 
 
 class ManagedIdentityAssertion:
@@ -331,9 +346,7 @@ class ManagedIdentityAssertion:
             or TOKEN_EXCHANGE_AUDIENCE
         )
         if http_client is None:  # no HTTP_CLIENT: MSAL's MI client needs a session
-            import requests
-
-            http_client = requests.Session()
+            http_client = _SessionWithTimeout(float(msal_settings.TIMEOUT))
         self._client = msal.ManagedIdentityClient(
             managed_identity(config), http_client=http_client, token_cache=msal.TokenCache()
         )

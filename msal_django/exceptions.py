@@ -47,6 +47,11 @@ class ProviderError(MsalDjangoError):
         self.transient = transient
         super().__init__(message)
 
+    def detached(self) -> ProviderError:
+        """The same error without its traceback, to raise ``from None`` where this one
+        came up through MSAL's frames (a credential's failure inside a token request)."""
+        return ProviderError(str(self), error=self.error, transient=self.transient)
+
 
 class StoreUnavailable(MsalDjangoError):
     """The token store (database or Redis) did not answer; retry later."""

@@ -84,7 +84,11 @@ class _Tokens:
 
 
 class TokenAuth(_Tokens, requests.auth.AuthBase):
-    """``requests`` auth: ``requests.get(url, auth=TokenAuth.for_request(request, scopes))``."""
+    """``requests`` auth: ``requests.get(url, auth=TokenAuth.for_request(request, scopes))``.
+
+    A challenge is answered only by the host the token was sent to (requests drops the
+    ``Authorization`` header on a redirect to another host; no claims token follows it
+    there), and only when the body can be sent again (bytes, or a seekable file)."""
 
     def __call__(self, prepared: requests.PreparedRequest) -> requests.PreparedRequest:
         prepared.headers["Authorization"] = self.bearer()
@@ -92,27 +96,54 @@ class TokenAuth(_Tokens, requests.auth.AuthBase):
         return prepared
 
     def _on_response(self, response: requests.Response, **send: Any) -> requests.Response:
+        sent = response.request
+        if "Authorization" not in sent.headers:  # a redirect to another host: not ours
+            return response
         claims = self.challenge(response.status_code, response.headers.get("WWW-Authenticate"))
         if claims is None:
             return response
-        retry = response.request.copy()
+        retry = sent.copy()
+        if not _rewound(retry):
+            response.close()
+            raise self.refused(claims)  # a stream already consumed cannot be sent again
+        _ = response.content  # read, so the connection goes back to the pool
+        response.close()
+        jar = retry._cookies  # type: ignore[attr-defined]  # what requests' digest auth does
+        requests.cookies.extract_cookies_to_jar(jar, sent, response.raw)  # type: ignore[no-untyped-call]
+        retry.prepare_cookies(jar)
         retry.headers["Authorization"] = self.bearer(claims)
         retry.hooks = {"response": []}  # answered here, not by this hook again
-        response.close()
         again = response.connection.send(retry, **send)
         again.history.append(response)
         again.request = retry
         still = self.challenge(again.status_code, again.headers.get("WWW-Authenticate"))
         if still is not None:
+            again.close()
             raise self.refused(still)
         return again
+
+
+def _rewound(prepared: requests.PreparedRequest) -> bool:
+    """Whether the body can be sent again: none, bytes or text, or a file rewound to
+    where it started (as requests does for a redirect)."""
+    body = prepared.body
+    if body is None or isinstance(body, bytes | str):
+        return True
+    if getattr(prepared, "_body_position", None) is not None:
+        requests.utils.rewind_body(prepared)
+        return True
+    return False
 
 
 if httpx is not None:
 
     class HttpxTokenAuth(_Tokens, httpx.Auth):
         """``httpx`` auth, sync and async clients: ``httpx.get(url, auth=...)``. The async
-        flow gets its tokens off the event loop."""
+        flow gets its tokens off the event loop. The body is buffered so that a challenge
+        can be answered by sending it again; httpx re-sends to the same URL and drops the
+        header on a redirect to another origin."""
+
+        requires_request_body = True
 
         def sync_auth_flow(
             self, request: httpx.Request

@@ -7,9 +7,13 @@ answered with claims or ending in ``InteractionRequired``."""
 from __future__ import annotations
 
 import importlib
+import io
 import ssl
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import httpx
 import jwt
@@ -280,3 +284,85 @@ def test_graph_service_client_with_the_users_credential(idp, store_backend, cp1,
     assert refused.value.claims_challenge
     with pytest.raises(InteractionRequired):
         async_to_sync(me)()
+
+
+# -- msal_django.http against an API of the test's own (redirects, bodies) --------------
+
+CHALLENGE = (
+    'Bearer realm="", error="insufficient_claims", '
+    'claims="eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwidmFsdWUiOiIxIn19fQ=="'
+)
+
+
+class _Api(BaseHTTPRequestHandler):
+    """Challenges the first request of each path, then answers with what it received."""
+
+    seen: ClassVar[list[tuple[str, str, str | None, bytes]]] = []
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        auth = self.headers.get("Authorization")
+        _Api.seen.append((self.command, self.path, auth, body))
+        if self.path == "/redirect":
+            self.send_response(302)
+            port = self.headers["Host"].rsplit(":", 1)[1]  # the same server, another host name
+            self.send_header("Location", f"http://localhost:{port}/elsewhere")
+            self.end_headers()
+            return
+        first = sum(1 for s in _Api.seen if s[1] == self.path) == 1
+        self.send_response(401 if first else 200)
+        if first:
+            self.send_header("WWW-Authenticate", CHALLENGE)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def api():
+    _Api.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Api)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_claims_token_follows_a_redirect_to_another_host(idp, alice, api):
+    auth = TokenAuth.for_user(alice, ["User.Read"])
+    answer = requests.get(f"{api}/redirect", auth=auth, timeout=10)
+    assert answer.status_code == 401  # the other host's challenge, returned as it is
+    [(_, _, first_auth, _), (_, path, other_auth, _)] = _Api.seen
+    assert first_auth is not None
+    assert (path, other_auth) == ("/elsewhere", None)
+    assert idp.count("token") == 1  # no token was fetched for the other host
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_challenged_post_is_sent_again_with_its_body(idp, alice, api):
+    auth = TokenAuth.for_user(alice, ["User.Read"])
+    answer = requests.post(f"{api}/orders", data=io.BytesIO(b"order=42"), auth=auth, timeout=10)
+    assert answer.status_code == 200
+    assert answer.content == b"order=42"
+    assert [(s[0], s[3]) for s in _Api.seen] == [("POST", b"order=42")] * 2
+    assert _Api.seen[0][2] != _Api.seen[1][2]  # the retry carries the token with the claims
+    # A body that cannot be sent again: no retry, the claims go to the sign-in.
+    with pytest.raises(InteractionRequired) as refused:
+        requests.post(f"{api}/stream", data=iter([b"a", b"b"]), auth=auth, timeout=10)
+    assert refused.value.claims_challenge
+
+
+@pytest.mark.django_db(transaction=True)
+def test_httpx_sends_a_challenged_body_again(idp, alice, api):
+    auth = HttpxTokenAuth.for_user(alice, ["User.Read"])
+    answer = httpx.post(f"{api}/orders", content=b"order=42", auth=auth)
+    assert answer.status_code == 200
+    assert answer.content == b"order=42"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import time
+import traceback
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -362,7 +363,7 @@ def test_assertion_file_and_callable_and_managed_identity_checks(settings, tmp_p
     two = {"client_id": "a", "object_id": "b"}
     assert _ids(settings, MANAGED_IDENTITY=two) == ["msal_django.E053"]
     assert _ids(settings, MANAGED_IDENTITY={"client_id": "a"}) == []
-    assert _ids(settings, MANAGED_IDENTITY=True) == []
+    assert _ids(settings, MANAGED_IDENTITY=True) == ["msal_django.E053"]  # system-assigned
     monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", missing)
     assert _ids(settings) == ["msal_django.E052"]
 
@@ -378,3 +379,20 @@ def test_no_credential_material_in_any_repr(settings, tmp_path):
     assert body not in text
     assert signer() not in text
     assert loaded.thumbprint == cert.thumbprint
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_credential_leaves_no_msal_frame_in_the_error(idp, use_credential, settings):
+    """MSAL's frames hold the refresh token or the caller's token: the ProviderError the
+    credential raises inside them comes out detached (no traceback into MSAL, no
+    context), as every other error the package raises above MSAL."""
+    use_credential("assertion")
+    configure(settings, CLIENT_ASSERTION=f"{__name__}.failing_assertion")
+    with pytest.raises(msal_django.ProviderError) as raised:
+        msal_django.get_app_token(["https://graph.microsoft.com/.default"])
+    error = raised.value
+    assert error.__suppress_context__
+    assert error.__cause__ is None
+    frames = traceback.extract_tb(error.__traceback__)
+    assert not [f for f in frames if "/msal/" in f.filename]
+    assert "the key vault is unreachable" in str(error)

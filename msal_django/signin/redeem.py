@@ -50,6 +50,8 @@ def redeem(flow: dict[str, Any], response: dict[str, str]) -> Redeemed | NotRede
             return NotRedeemed("invalid_id_token")
         except msal_app.TRANSIENT_ERRORS as exc:
             raise ProviderError(describe(exc), transient=True) from None  # code, verifier
+        except ProviderError as exc:  # the app's credential, from inside MSAL's frames
+            raise exc.detached() from None
         if "error" in result:
             refusal = credentials.refused(result)
             if refusal is not None:

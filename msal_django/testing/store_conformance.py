@@ -91,12 +91,15 @@ class StoreConformance:
         self._write(store, account, user)
         loaded = store.load(account, user.pk)
         results: list[str | None] = []
+        errors: list[BaseException] = []
         start = threading.Barrier(4)
 
         def write(n: int) -> None:
             start.wait()
             try:
                 results.append(store.save(loaded, _state(n)))
+            except BaseException as exc:  # a conflict is None, never an exception
+                errors.append(exc)
             finally:
                 from django.db import connections
 
@@ -107,6 +110,7 @@ class StoreConformance:
             thread.start()
         for thread in threads:
             thread.join()
+        assert errors == []
         winners = [r for r in results if r is not None]
         assert len(winners) == 1, results
         assert store.version(account, user.pk) == winners[0]

@@ -358,6 +358,8 @@ def silent(
             raise ProviderError(
                 f"The identity provider could not be reached: {describe(exc)}", transient=True
             ) from None  # MSAL's frames hold the refresh token and the client secret
+        except ProviderError as exc:  # the app's credential, from inside MSAL's frames
+            raise exc.detached() from None
         cache = app.token_cache
         return masked(result), (Secret(cache.serialize()) if cache.has_state_changed else None)
 

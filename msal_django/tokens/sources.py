@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
-from msal_django.conf import msal_settings
+from msal_django import msal_app
 from msal_django.constants import SESSION_ACCOUNT_KEY
 from msal_django.exceptions import InteractionRequired
 from msal_django.stores import newest_account_of
@@ -30,8 +30,9 @@ def _tenant_of(account: str | None) -> str | None:
 
 
 def _app_tenant() -> str | None:
-    authority = str(msal_settings.AUTHORITY or msal_settings.OIDC_AUTHORITY or "")
-    return authority.rstrip("/").rsplit("/", 1)[-1] or None
+    """The tenant MSAL found in discovery (the GUID on Entra ID, whatever name the
+    authority used): the one ``get_app_token`` keys its partition by too."""
+    return str(getattr(msal_app.get_app().authority, "tenant", "") or "") or None
 
 
 class RequestTokens:

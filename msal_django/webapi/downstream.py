@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.views.decorators.debug import sensitive_variables
 
-from msal_django import msal_app
+from msal_django import credentials, msal_app
 from msal_django.conf import msal_settings
 from msal_django.exceptions import ProviderError
 from msal_django.redact import Secret, describe
@@ -157,6 +157,9 @@ def get_app_token(scopes: Iterable[str]) -> str:
     result, new_state = _run(partition.state, lambda app: app.acquire_token_for_client(scopes))
     if not result or "access_token" not in result:
         error = str((result or {}).get("error", "no_token"))
+        refusal = credentials.refused(result or {})
+        if refusal is not None:
+            raise refusal
         raise ProviderError(
             f"The identity provider refused an app token: {error}",
             error=error,
@@ -194,6 +197,8 @@ def _run(state: str | None, call: Any) -> tuple[dict[str, Any] | None, str | Non
             raise ProviderError(
                 f"The identity provider could not be reached: {describe(exc)}", transient=True
             ) from None
+        except ProviderError as exc:  # the app's credential, from inside MSAL's frames
+            raise exc.detached() from None
         return masked(result), (Secret(cache.serialize()) if cache.has_state_changed else None)
     finally:
         cache.deserialize(None)

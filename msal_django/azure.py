@@ -36,8 +36,16 @@ except ImportError as exc:  # pragma: no cover - exercised by a test without azu
     ) from exc
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import HttpRequest
 
-from msal_django.tokens.sources import AppTokens, OnBehalfOfTokens, RequestTokens, UserTokens
+from msal_django.tokens.sources import (
+    AppTokens,
+    OnBehalfOfTokens,
+    RequestTokens,
+    TokenSource,
+    UserTokens,
+)
 
 __all__ = [
     "AppCredential",
@@ -72,13 +80,11 @@ def _info(token: str) -> _TokenInfo:
 
 
 class _Credential:
-    """What the eight credentials share: the SDK's two methods over one ``_token``."""
+    """What the eight credentials share: the SDK's two methods over one ``TokenSource``
+    (whose tokens: ``msal_django.tokens.sources``)."""
 
-    def token(self, scopes: list[str], claims: str | None) -> str:
-        raise NotImplementedError  # a TokenSource's, first in the bases
-
-    def tenant(self) -> str | None:
-        raise NotImplementedError
+    def __init__(self, source: TokenSource) -> None:
+        self.source = source
 
     @staticmethod
     def _scopes(scopes: Iterable[str]) -> list[str]:
@@ -87,9 +93,11 @@ class _Credential:
             raise ValueError("Give at least one scope, e.g. https://graph.microsoft.com/.default")
         return wanted
 
-    def _check_tenant(self, tenant_id: str) -> None:
+    def _check_tenant(self, tenant_id: str | None) -> None:
         """A token of another tenant than the account's would need a sign-in there."""
-        tenant = self.tenant()
+        if not tenant_id:
+            return
+        tenant = self.source.tenant()
         if tenant is None or tenant.lower() != str(tenant_id).lower():
             raise ClientAuthenticationError(
                 message=f"{type(self).__name__} gives tokens of tenant {tenant or '(none)'}, "
@@ -101,6 +109,10 @@ class _Credential:
 
 
 class _SyncCredential(_Credential):
+    def _token(self, scopes: Iterable[str], claims: Any, tenant_id: Any) -> str:
+        self._check_tenant(tenant_id)
+        return self.source.token(self._scopes(scopes), claims or None)
+
     def get_token(
         self,
         *scopes: str,
@@ -109,18 +121,14 @@ class _SyncCredential(_Credential):
         enable_cae: bool = False,
         **kwargs: Any,
     ) -> AccessToken:
-        if tenant_id:
-            self._check_tenant(tenant_id)
-        token = self.token(self._scopes(scopes), claims or None)
+        token = self._token(scopes, claims, tenant_id)
         return AccessToken(token, int(getattr(token, "expires_on", 0)))
 
     def get_token_info(
         self, *scopes: str, options: TokenRequestOptions | None = None
     ) -> AccessTokenInfo:
         options = options or {}
-        if options.get("tenant_id"):
-            self._check_tenant(str(options.get("tenant_id")))
-        return _info(self.token(self._scopes(scopes), options.get("claims") or None))
+        return _info(self._token(scopes, options.get("claims"), options.get("tenant_id")))
 
     def close(self) -> None:
         """Nothing to release: the credential stays usable (kiota closes it per call)."""
@@ -138,8 +146,16 @@ class _SyncCredential(_Credential):
 
 
 class _AsyncCredential(_Credential):
-    async def atoken(self, scopes: list[str], claims: str | None) -> str:
-        return await sync_to_async(self.token)(scopes, claims)
+    async def _token(self, scopes: Iterable[str], claims: Any, tenant_id: Any) -> str:
+        """The store and MSAL off the event loop (the tenant check may read the store)."""
+        if tenant_id:
+            await sync_to_async(self._check_tenant)(tenant_id)
+        wanted = self._scopes(scopes)
+        atoken = getattr(self.source, "atoken", None)  # the request's: request.auser()
+        if atoken is not None:
+            token: str = await atoken(wanted, claims or None)
+            return token
+        return await sync_to_async(self.source.token)(wanted, claims or None)
 
     async def get_token(
         self,
@@ -149,18 +165,14 @@ class _AsyncCredential(_Credential):
         enable_cae: bool = False,
         **kwargs: Any,
     ) -> AccessToken:
-        if tenant_id:
-            await sync_to_async(self._check_tenant)(tenant_id)
-        token = await self.atoken(self._scopes(scopes), claims or None)
+        token = await self._token(scopes, claims, tenant_id)
         return AccessToken(token, int(getattr(token, "expires_on", 0)))
 
     async def get_token_info(
         self, *scopes: str, options: TokenRequestOptions | None = None
     ) -> AccessTokenInfo:
         options = options or {}
-        if options.get("tenant_id"):
-            await sync_to_async(self._check_tenant)(str(options.get("tenant_id")))
-        return _info(await self.atoken(self._scopes(scopes), options.get("claims") or None))
+        return _info(await self._token(scopes, options.get("claims"), options.get("tenant_id")))
 
     async def close(self) -> None:
         """Nothing to release: the credential stays usable (kiota closes it per call)."""
@@ -177,33 +189,57 @@ class _AsyncCredential(_Credential):
         await self.close()
 
 
-class RequestCredential(RequestTokens, _SyncCredential):
+class RequestCredential(_SyncCredential):
     """Tokens of the request's signed-in user, as ``get_token(request, scopes)``."""
 
+    def __init__(self, request: HttpRequest) -> None:
+        super().__init__(RequestTokens(request))
 
-class AsyncRequestCredential(RequestTokens, _AsyncCredential):
+
+class AsyncRequestCredential(_AsyncCredential):
     """``RequestCredential`` for async views."""
 
+    def __init__(self, request: HttpRequest) -> None:
+        super().__init__(RequestTokens(request))
 
-class UserCredential(UserTokens, _SyncCredential):
+
+class UserCredential(_SyncCredential):
     """Tokens of ``user`` without a request (jobs, tasks), as ``get_token_for_user``."""
 
+    def __init__(self, user: AbstractBaseUser, *, home_account_id: str | None = None) -> None:
+        super().__init__(UserTokens(user, home_account_id=home_account_id))
 
-class AsyncUserCredential(UserTokens, _AsyncCredential):
+
+class AsyncUserCredential(_AsyncCredential):
     """``UserCredential`` for async code."""
 
+    def __init__(self, user: AbstractBaseUser, *, home_account_id: str | None = None) -> None:
+        super().__init__(UserTokens(user, home_account_id=home_account_id))
 
-class OnBehalfOfCredential(OnBehalfOfTokens, _SyncCredential):
+
+class OnBehalfOfCredential(_SyncCredential):
     """Tokens for the web API's caller, as ``get_token_on_behalf_of(request, scopes)``."""
 
+    def __init__(self, request: HttpRequest) -> None:
+        super().__init__(OnBehalfOfTokens(request))
 
-class AsyncOnBehalfOfCredential(OnBehalfOfTokens, _AsyncCredential):
+
+class AsyncOnBehalfOfCredential(_AsyncCredential):
     """``OnBehalfOfCredential`` for async views."""
 
+    def __init__(self, request: HttpRequest) -> None:
+        super().__init__(OnBehalfOfTokens(request))
 
-class AppCredential(AppTokens, _SyncCredential):
+
+class AppCredential(_SyncCredential):
     """The app's own tokens (client credentials), as ``get_app_token(scopes)``."""
 
+    def __init__(self) -> None:
+        super().__init__(AppTokens())
 
-class AsyncAppCredential(AppTokens, _AsyncCredential):
+
+class AsyncAppCredential(_AsyncCredential):
     """``AppCredential`` for async code."""
+
+    def __init__(self) -> None:
+        super().__init__(AppTokens())

@@ -16,7 +16,7 @@ response, ``401`` included, is returned as it is.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator, Iterable
-from typing import Any, Protocol
+from typing import Any
 
 import requests
 from asgiref.sync import sync_to_async
@@ -25,7 +25,13 @@ from django.http import HttpRequest
 
 from msal_django.exceptions import InteractionRequired
 from msal_django.tokens.claims import claims_challenge
-from msal_django.tokens.sources import AppTokens, OnBehalfOfTokens, RequestTokens, UserTokens
+from msal_django.tokens.sources import (
+    AppTokens,
+    OnBehalfOfTokens,
+    RequestTokens,
+    TokenSource,
+    UserTokens,
+)
 
 try:
     import httpx
@@ -33,10 +39,6 @@ except ImportError:  # pragma: no cover - httpx is optional
     httpx = None  # type: ignore[assignment]
 
 __all__ = ["HttpxTokenAuth", "TokenAuth"]
-
-
-class TokenSource(Protocol):
-    def token(self, scopes: list[str], claims: str | None) -> str: ...
 
 
 class _Tokens:

@@ -5,7 +5,7 @@ its tokens are of; the Azure SDK credentials (``msal_django.azure``) and the HTT
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
@@ -20,6 +20,15 @@ from msal_django.webapi.downstream import (
     get_app_token,
     get_token_on_behalf_of,
 )
+
+
+class TokenSource(Protocol):
+    """Whose tokens: ``token`` for ``scopes`` (with a claims challenge's ``claims``), and
+    the tenant they are of (None: no tenant to name)."""
+
+    def token(self, scopes: list[str], claims: str | None) -> str: ...
+
+    def tenant(self) -> str | None: ...
 
 
 def _tenant_of(account: str | None) -> str | None:

@@ -21,48 +21,16 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import database
+from bench.common import configure_site
 
 CLIENT_ID, SECRET = "bench-authorization", "bench-authorization-secret"
 
 
 def configure(db: str, authority: str, graph_url: str) -> None:
-    import django
-    from django.conf import settings
-
-    settings.configure(
-        SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        DEBUG=False,
-        ALLOWED_HOSTS=["testserver"],
-        INSTALLED_APPS=[
-            "django.contrib.auth",
-            "django.contrib.contenttypes",
-            "django.contrib.sessions",
-            "msal_django",
-        ],
-        MIDDLEWARE=[
-            "django.contrib.sessions.middleware.SessionMiddleware",
-            "django.contrib.auth.middleware.AuthenticationMiddleware",
-        ],
-        AUTHENTICATION_BACKENDS=["msal_django.backends.MsalBackend"],
-        ROOT_URLCONF="bench.auth_urls",
-        TEMPLATES=[
-            {"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}
-        ],
-        DATABASES={"default": database(db, "authorization.sqlite3")},
-        USE_TZ=True,
-        MSAL_DJANGO={
-            "CLIENT_ID": CLIENT_ID,
-            "CLIENT_SECRET": SECRET,
-            "AUTHORITY": authority,
-            "INSTANCE_DISCOVERY": False,
-            "HTTP_CLIENT": "msal_django.testing.http_client",
-            "SCOPES": ["User.Read"],
-            "GRAPH_URL": graph_url,
-            "MIRROR_GROUPS": True,
-        },
+    msal = {"CLIENT_ID": CLIENT_ID, "CLIENT_SECRET": SECRET, "AUTHORITY": authority}
+    configure_site(
+        db, "authorization.sqlite3", {**msal, "GRAPH_URL": graph_url, "MIRROR_GROUPS": True}
     )
-    django.setup()
 
 
 def sign_in_once(idp, username: str) -> tuple[int, float, int]:

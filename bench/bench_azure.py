@@ -33,11 +33,10 @@ import tracemalloc
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import database, msal_django_settings
+from bench.common import configure_site, msal_django_settings, signed_in_client
 
 CLIENT_ID, SECRET = "bench-azure", "bench-azure-secret-0123456789"
 SCOPE = "User.Read"
@@ -45,61 +44,23 @@ REDIS_PREFIX = f"msal-django-bench-azure-{uuid.uuid4().hex[:8]}"
 
 
 def configure(db: str, authority: str, redis_url: str) -> None:
-    import django
-    from django.conf import settings
-
-    settings.configure(
-        SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        DEBUG=False,
-        ALLOWED_HOSTS=["testserver"],
-        INSTALLED_APPS=[
-            "django.contrib.auth",
-            "django.contrib.contenttypes",
-            "django.contrib.sessions",
-            "msal_django",
-        ],
-        MIDDLEWARE=[
-            "django.contrib.sessions.middleware.SessionMiddleware",
-            "django.contrib.auth.middleware.AuthenticationMiddleware",
-        ],
-        AUTHENTICATION_BACKENDS=["msal_django.backends.MsalBackend"],
-        ROOT_URLCONF="bench.auth_urls",
-        TEMPLATES=[
-            {"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}
-        ],
-        DATABASES={"default": database(db, "azure.sqlite3")},
-        CACHES={
-            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-            "tokens": {
-                "BACKEND": "django_redis.cache.RedisCache",
-                "LOCATION": redis_url,
-                "KEY_PREFIX": REDIS_PREFIX,
-                "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
-            },
-        },
-        USE_TZ=True,
-        MSAL_DJANGO={
-            "CLIENT_ID": CLIENT_ID,
-            "CLIENT_SECRET": SECRET,
-            "AUTHORITY": authority,
-            "INSTANCE_DISCOVERY": False,
-            "HTTP_CLIENT": "msal_django.testing.http_client",
-            "SCOPES": [SCOPE],
-            "REDIS_CACHE_ALIAS": "tokens",
-        },
-    )
-    django.setup()
+    tokens = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": redis_url,
+        "KEY_PREFIX": REDIS_PREFIX,
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+    }
+    caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    msal = {"CLIENT_ID": CLIENT_ID, "CLIENT_SECRET": SECRET, "AUTHORITY": authority}
+    msal |= {"SCOPES": [SCOPE], "REDIS_CACHE_ALIAS": "tokens"}
+    configure_site(db, "azure.sqlite3", msal, caches={**caches, "tokens": tokens})
 
 
 def signed_in_user(idp, username: str):
     """A real sign-in through the views and the local provider; the user it signed in."""
     from django.contrib.auth import get_user_model
-    from django.test import Client
 
-    client = Client()
-    start = client.get("/auth/login/")
-    redirect = urlsplit(idp.sign_in(start["Location"], username))
-    assert client.get(f"{redirect.path}?{redirect.query}").status_code == 302
+    client = signed_in_client(idp, username)
     return get_user_model().objects.get(pk=client.session["_auth_user_id"])
 
 

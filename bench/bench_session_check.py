@@ -19,64 +19,23 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import database
+from bench.common import configure_site, signed_in_client
 
 CLIENT_ID, SECRET = "bench-session-check", "bench-session-check-secret"
 CALLS = 20_000
 
 
 def configure(db: str, authority: str) -> None:
-    import django
-    from django.conf import settings
-
-    settings.configure(
-        SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        DEBUG=False,
-        ALLOWED_HOSTS=["testserver"],
-        INSTALLED_APPS=[
-            "django.contrib.auth",
-            "django.contrib.contenttypes",
-            "django.contrib.sessions",
-            "msal_django",
-        ],
-        MIDDLEWARE=[
-            "django.contrib.sessions.middleware.SessionMiddleware",
-            "django.contrib.auth.middleware.AuthenticationMiddleware",
-            "msal_django.middleware.SessionCheckMiddleware",
-        ],
-        AUTHENTICATION_BACKENDS=["msal_django.backends.MsalBackend"],
-        ROOT_URLCONF="bench.auth_urls",
-        TEMPLATES=[
-            {"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}
-        ],
-        DATABASES={"default": database(db, "session_check.sqlite3")},
-        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
-        USE_TZ=True,
-        MSAL_DJANGO={
-            "CLIENT_ID": CLIENT_ID,
-            "CLIENT_SECRET": SECRET,
-            "AUTHORITY": authority,
-            "INSTANCE_DISCOVERY": False,
-            "HTTP_CLIENT": "msal_django.testing.http_client",
-            "SCOPES": ["User.Read"],
-            "SESSION_CHECK_INTERVAL": 1,
-        },
+    msal = {"CLIENT_ID": CLIENT_ID, "CLIENT_SECRET": SECRET, "AUTHORITY": authority}
+    configure_site(
+        db,
+        "session_check.sqlite3",
+        {**msal, "SESSION_CHECK_INTERVAL": 1},
+        middleware=("msal_django.middleware.SessionCheckMiddleware",),
     )
-    django.setup()
-
-
-def signed_in_client(idp, username: str):
-    from django.test import Client
-
-    client = Client()
-    start = client.get("/auth/login/")
-    redirect = urlsplit(idp.sign_in(start["Location"], username))
-    assert client.get(f"{redirect.path}?{redirect.query}").status_code == 302
-    return client
 
 
 def per_request_cost(client, rounds: int) -> tuple[float, float]:

@@ -83,11 +83,9 @@ def authenticate_client(ctx: Context, request: Request, tenant: str | None) -> R
         _check_secret(client, secret)
     else:
         # AADSTS7000218: no client credential (reference-error-codes).
-        raise OAuthError(
-            "invalid_client",
+        raise invalid_client(
             "AADSTS7000218: The request body must contain the following parameter: "
             "'client_assertion' or 'client_secret'.",
-            status=401,
         )
     return client
 
@@ -97,12 +95,10 @@ def _check_secret(client: RegisteredClient, secret: str) -> None:
     if expected is None or not hmac.compare_digest(secret.encode(), expected.encode()):
         # AADSTS7000215: invalid client secret (reference-error-codes), also what an app
         # registered without a secret gets for sending one.
-        raise OAuthError(
-            "invalid_client",
+        raise invalid_client(
             f"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent "
             f"in the request is the client secret value, not the client secret ID, for a "
             f"secret added to app '{client.client_id}'.",
-            status=401,
         )
 
 
@@ -146,11 +142,9 @@ def _check_certificate_assertion(
 ) -> None:
     if claims.get("iss") != client.client_id or claims.get("sub") != client.client_id:
         # AADSTS700021: iss/sub vs client_id (reference-error-codes).
-        raise OAuthError(
-            "invalid_client",
+        raise invalid_client(
             f"AADSTS700021: Client assertion application identifier doesn't match "
             f"'client_id' parameter. {DOCS}",
-            status=401,
         )
     certificate = _registered_certificate(client, header)
     algorithm = header.get("alg")
@@ -163,10 +157,8 @@ def _check_certificate_assertion(
     _check_time(claims)
     if not _audience_matches(claims.get("aud"), _token_audiences(ctx, tenant)):
         # AADSTS700023: audience vs the token endpoint (reference-error-codes).
-        raise OAuthError(
-            "invalid_client",
+        raise invalid_client(
             f"AADSTS700023: Client assertion audience claim does not match Realm issuer. {DOCS}",
-            status=401,
         )
     jti = claims.get("jti")
     if not isinstance(jti, str) or not jti:
@@ -207,13 +199,11 @@ def _key_refused(client: RegisteredClient, named: Mapping[str, Any], reason: str
         thumbprint = value
     # AADSTS700027: the signing certificate is not a valid key of the app
     # (reference-error-codes).
-    return OAuthError(
-        "invalid_client",
+    return invalid_client(
         f"AADSTS700027: The certificate with identifier used to sign the client assertion "
         f"is not registered on application. [Reason - {reason}, Thumbprint of key used by "
         f"client: '{thumbprint}', Please visit the Azure Portal, Graph Explorer or directly "
         f"use MS Graph to see configured keys for app Id '{client.client_id}'.]",
-        status=401,
     )
 
 
@@ -229,25 +219,21 @@ def _check_federated_token(
     candidates = [c for c in client.federated_credentials if c.issuer == issuer]
     if not candidates:
         # AADSTS700211: no federated credential of that issuer (reference-error-codes).
-        raise OAuthError(
-            "invalid_client",
+        raise invalid_client(
             f"AADSTS700211: No matching federated identity record found for presented "
             f"assertion issuer '{issuer}'. Please note that the matching is done using a "
             f"case-sensitive comparison. Check your federated identity credential Subject, "
             f"Audience and Issuer against the presented assertion.",
-            status=401,
         )
     credential = next(
         (c for c in candidates if c.subject == subject and c.audience in audiences), None
     )
     if credential is None:
         # AADSTS70021: no federated credential matches (reference-error-codes).
-        raise OAuthError(
-            "invalid_client",
+        raise invalid_client(
             f"AADSTS70021: No matching federated identity record found for presented "
             f"assertion. Assertion Issuer: '{issuer}'. Assertion Subject: '{subject}'. "
             f"Assertion Audience: '{','.join(map(str, audiences))}'.",
-            status=401,
         )
     public_key = _issuer_key(ctx, credential)
     if public_key is None:
@@ -291,11 +277,9 @@ def _check_time(claims: Mapping[str, Any]) -> None:
     if now > exp + CLOCK_SKEW or (nbf is not None and now < float(nbf) - CLOCK_SKEW):
         valid_from = f"assertion valid from {_iso(nbf)}, " if nbf is not None else ""
         # AADSTS700024: outside exp/nbf (reference-error-codes).
-        raise OAuthError(
-            "invalid_client",
+        raise invalid_client(
             f"AADSTS700024: Client assertion is not within its valid time range. Current "
             f"time: {_iso(now)}, {valid_from}expiry time of assertion {_iso(exp)}. {DOCS}",
-            status=401,
         )
 
 
@@ -330,18 +314,19 @@ def _iso(value: Any) -> str:
 
 def _malformed(reason: str) -> OAuthError:
     # AADSTS50027: invalid or malformed JWT (reference-error-codes).
-    return OAuthError(
-        "invalid_client",
+    return invalid_client(
         f"AADSTS50027: JWT token is invalid or malformed. [Reason - {reason}.]",
-        status=401,
     )
 
 
 def _signature_failed(reason: str = "") -> OAuthError:
     detail = f" [Reason - {reason}.]" if reason else ""
     # AADSTS700027: the client assertion's signature (reference-error-codes).
-    return OAuthError(
-        "invalid_client",
+    return invalid_client(
         f"AADSTS700027: Client assertion failed signature validation.{detail} {DOCS}",
-        status=401,
     )
+
+
+def invalid_client(message: str) -> OAuthError:
+    """Entra's answer to a client that did not authenticate: ``invalid_client``, 401."""
+    return OAuthError("invalid_client", message, status=401)

@@ -1,18 +1,23 @@
 """get_token under real load: gunicorn serving bench/load_site.py, driven by wrk.
 
-For each store (SQLite, PostgreSQL, Redis) one run starts gunicorn (``--workers``, sync,
-kept-open database connections) on loopback, signs ``--users`` people in through the
-local identity provider (the real sign-in views), then measures, alternating page by
-page in each round: a static page (no session), the bare signed-in page, that page plus
-the one read a hit makes, written by hand (the floor: a raw ``SELECT`` of the version, or
-a ``GETRANGE``), the same page calling ``get_token``, and that page on a second gunicorn
-with ``ACCESS_TOKENS_IN_MEMORY = 0``. wrk's requests rotate over the users' session cookies.
-p50 is with one connection, throughput with ``--clients`` connections; the table gives
-medians over ``--rounds``, and the ratios of the token pages to the bare one and to the
-floor.
+For each store (SQLite, PostgreSQL, Redis) one run starts three gunicorns (``--workers``,
+sync, kept-open database connections) on loopback: the package's defaults (on PostgreSQL
+and Redis a hit is served with no read while the process's watch proves itself),
+``SERVE_FROM_MEMORY = False`` (one read of the version per hit) and
+``ACCESS_TOKENS_IN_MEMORY = 0``. It signs ``--users`` people in through the local identity
+provider (the real sign-in views), then measures, alternating page by page in each round:
+a static page (no session), the bare signed-in page, that page plus the one read a hit
+made before, written by hand (a raw ``SELECT`` of the version, or a ``GETRANGE``), and the
+same page calling ``get_token`` on each of the three gunicorns. wrk's requests rotate over
+the users' session cookies. p50 is with one connection, throughput with ``--clients``
+connections; the table gives medians over ``--rounds``, the ratios of the pages to the
+bare one, worker CPU per request, and the token store's reads per request (Redis
+``GET``/``GETRANGE`` calls, PostgreSQL scans of the CachedAccount table). Last, the
+median time of 15 logouts (``auth.logout``, which waits ``INVALIDATION_WINDOW`` where
+hits are served with no read) on the first two gunicorns.
 
 Everything is bounded: each wrk run lasts ``--duration`` seconds, and the whole run about
-stores x rounds x 5 pages x 2 x duration. Run it with bench/load.sh, which installs
+stores x rounds x 6 pages x 2 x duration. Run it with bench/load.sh, which installs
 gunicorn and wrk.
 """
 
@@ -29,7 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import requests
@@ -39,13 +44,22 @@ sys.path.insert(0, str(ROOT))
 
 CLIENT_ID, SECRET = "msal-django-load", "load-client-secret-0123456789"
 FLOOR = "  + one read (floor)"
+TOKEN = "signed-in + get_token"
 PAGES = [
     ("static page", "main", "/static/"),
     ("signed-in page", "main", "/signed-in/"),
     (FLOOR, "main", "/floor/"),
-    ("signed-in + get_token", "main", "/token/"),
+    (TOKEN, "main", "/token/"),
+    ("  same, one read per hit", "read", "/token/"),
     ("  same, memory off", "off", "/token/"),
 ]
+# The gunicorns of each store: the package's defaults (hits with no read on PostgreSQL
+# and Redis), SERVE_FROM_MEMORY off (a read of the version per hit), and no memory.
+SERVERS = {
+    "main": {},
+    "read": {"LOAD_SERVE_FROM_MEMORY": "0"},
+    "off": {"LOAD_MEMORY": "0"},
+}
 
 
 def free_port() -> int:
@@ -77,8 +91,8 @@ def gunicorn(env: dict[str, str], port: int, workers: int):
             try:
                 if requests.get(f"http://127.0.0.1:{port}/static/", timeout=1).ok:
                     break
-            except requests.ConnectionError:
-                pass
+            except requests.RequestException:
+                pass  # not listening yet, or still importing
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError("gunicorn did not start")
             time.sleep(0.2)
@@ -168,11 +182,49 @@ def admin(verb: str, name: str) -> None:
             c.execute(f'CREATE DATABASE "{name}"')
 
 
-def run_store(idp, store: str, args, directory: str) -> dict[str, tuple[float, float]]:
+def store_reads(store: str, db: str, redis_url: str) -> int:
+    """How many times the token store has been read so far: Redis GET and GETRANGE calls
+    (INFO commandstats; the watch's ROLE is not one), or index and sequential scans of
+    the CachedAccount table on PostgreSQL (the watch's query reads no table)."""
+    if store == "redis":
+        import redis
+
+        stats = redis.Redis.from_url(redis_url).info("commandstats")
+        return sum(int(stats.get(f"cmdstat_{c}", {}).get("calls", 0)) for c in ("get", "getrange"))
+    if store == "postgres":
+        import psycopg
+
+        name = db.partition(":")[2]
+        with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={name}") as c:
+            c.execute("SELECT pg_stat_clear_snapshot()")
+            row = c.execute(
+                "SELECT coalesce(idx_scan, 0) + coalesce(seq_scan, 0) FROM pg_stat_user_tables "
+                "WHERE relname = 'msal_django_cachedaccount'"
+            ).fetchone()
+        return int(row[0]) if row else 0
+    return -1  # SQLite keeps no such count
+
+
+def logout_latency(idp, base: str, users: int) -> float:
+    """The median time of ``users`` logouts (the real logout: ``auth.logout``), each of a
+    user signed in for it and served a token first."""
+    times = []
+    for n in range(users):
+        browser = requests.Session()
+        browser.cookies["sessionid"] = sign_in(idp, base, f"leaving{n}")
+        started = time.perf_counter()
+        assert browser.post(f"{base}/logout-now/").status_code == 200
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def run_store(idp, store: str, args, directory: str) -> dict[str, tuple[float, ...]]:
     db, dropped = database_for(store)
     prefix = f"msal-django-load-{uuid.uuid4().hex[:8]}"
-    ports = {"main": free_port(), "off": free_port()}
-    idp.register_client(CLIENT_ID, SECRET, [f"http://127.0.0.1:{ports['main']}/auth/callback/"])
+    ports = {server: free_port() for server in SERVERS}
+    idp.register_client(
+        CLIENT_ID, SECRET, [f"http://127.0.0.1:{port}/auth/callback/" for port in ports.values()]
+    )
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -184,16 +236,18 @@ def run_store(idp, store: str, args, directory: str) -> dict[str, tuple[float, f
         "LOAD_REDIS_PREFIX": prefix,
         "MSAL_DJANGO_TESTING_CA_FILE": idp.ca_file,
     }
+    logouts: dict[str, float] = {}
     try:
         subprocess.run(
             [sys.executable, "-m", "django", "migrate", "-v0"], env=env, cwd=ROOT, check=True
         )
-        off_env = {**env, "LOAD_MEMORY": "0"}
-        with (
-            gunicorn(env, ports["main"], args.workers) as main_pid,
-            gunicorn(off_env, ports["off"], args.workers) as off_pid,
-        ):
-            masters = {"main": main_pid, "off": off_pid}
+        with ExitStack() as running:
+            masters = {
+                server: running.enter_context(
+                    gunicorn({**env, **extra}, ports[server], args.workers)
+                )
+                for server, extra in SERVERS.items()
+            }
             base = f"http://127.0.0.1:{ports['main']}"
             cookies = [sign_in(idp, base, f"user{n}") for n in range(args.users)]
             script = lua_script(cookies, directory)
@@ -201,15 +255,18 @@ def run_store(idp, store: str, args, directory: str) -> dict[str, tuple[float, f
             for url in urls.values():  # warm: each worker's connections, MSAL apps, memory
                 wrk(url, script, args.clients, 1)
             before = idp.count("token")
-            samples: dict[str, list[tuple[float, float, float]]] = {label: [] for label in urls}
+            samples: dict[str, list[tuple[float, ...]]] = {label: [] for label in urls}
             for _round in range(args.rounds):
                 for label, server, _path in PAGES:
                     p50, _, _ = wrk(urls[label], script, 1, args.duration)
-                    cpu = worker_cpu(masters[server])
+                    cpu, reads = worker_cpu(masters[server]), store_reads(store, db, args.redis_url)
                     _, rps, count = wrk(urls[label], script, args.clients, args.duration)
                     cpu_us = (worker_cpu(masters[server]) - cpu) / count * 1e6
-                    samples[label].append((p50, rps, cpu_us))
+                    read = (store_reads(store, db, args.redis_url) - reads) / count
+                    samples[label].append((p50, rps, cpu_us, read if reads >= 0 else -1))
             provider_calls = idp.count("token") - before
+            for server in ("main", "read"):
+                logouts[server] = logout_latency(idp, f"http://127.0.0.1:{ports[server]}", 15)
     finally:
         if dropped:
             admin("DROP", dropped)
@@ -224,7 +281,15 @@ def run_store(idp, store: str, args, directory: str) -> dict[str, tuple[float, f
         for label, values in samples.items()
     }
     print(f"  {store}: provider token requests during the timed runs: {provider_calls}")
+    print(
+        f"  {store}: logout, median of 15: {logouts['main']:.1f} ms with hits served with no "
+        f"read, {logouts['read']:.1f} ms with SERVE_FROM_MEMORY off"
+    )
+    LOGOUTS[store] = logouts
     return result
+
+
+LOGOUTS: dict[str, dict[str, float]] = {}
 
 
 def table(results: dict[str, dict[str, tuple[float, ...]]], args) -> str:
@@ -235,27 +300,36 @@ def table(results: dict[str, dict[str, tuple[float, ...]]], args) -> str:
     lines = [
         f"get_token under gunicorn ({args.workers} sync workers) and wrk, {args.users} "
         f"signed-in users, median of {args.rounds} rounds x {args.duration:g} s per figure; "
-        f"worker CPU per request measured during the {args.clients}-client runs",
+        f"worker CPU and store reads per request measured during the {args.clients}-client "
+        "runs",
         "",
-        "| store    | page                   | p50, 1 client | req/s, 8 clients | CPU/req | "
-        "p50 - bare | req/s / bare | CPU - bare | CPU - floor |",
-        "|----------|------------------------|---------------|------------------|---------|"
-        "------------|--------------|------------|-------------|",
+        "| store    | page                     | p50, 1 client | req/s, 8 clients | CPU/req | "
+        "reads/req | p50 - bare | req/s / bare | CPU - bare | CPU - floor |",
+        "|----------|--------------------------|---------------|------------------|---------|"
+        "-----------|------------|--------------|------------|-------------|",
     ]
     for store, pages in results.items():
-        bare_p50, bare_rps, bare_cpu = pages["signed-in page"]
+        bare_p50, bare_rps, bare_cpu, _ = pages["signed-in page"]
         floor_cpu = pages[FLOOR][2]
-        for label, (p50, rps, cpu) in pages.items():
+        for label, (p50, rps, cpu, reads) in pages.items():
             compare = label not in ("static page", "signed-in page")
             delta = f"{p50 - bare_p50:+.2f} ms" if compare else ""
             ratio = f"{rps / bare_rps:.2f}x" if compare else ""
             cpu_delta = f"{cpu - bare_cpu:+.0f} us" if compare else ""
             over_floor = f"{cpu - floor_cpu:+.0f} us" if compare and label != FLOOR else ""
+            read = "n/a" if reads < 0 else f"{reads:.2f}"
             lines.append(
-                f"| {store:<8} | {label:<22} | {p50:>10.2f} ms | {rps:>16,.0f} | "
-                f"{cpu:>4.0f} us | {delta:>10} | {ratio:>12} | {cpu_delta:>10} | "
+                f"| {store:<8} | {label:<24} | {p50:>10.2f} ms | {rps:>16,.0f} | "
+                f"{cpu:>4.0f} us | {read:>9} | {delta:>10} | {ratio:>12} | {cpu_delta:>10} | "
                 f"{over_floor:>11} |"
             )
+    lines += [
+        "",
+        "| store    | logout, no-read hits on | logout, SERVE_FROM_MEMORY off |",
+        "|---|---|---|",
+    ]
+    for store, logouts in LOGOUTS.items():
+        lines.append(f"| {store:<8} | {logouts['main']:>20.1f} ms | {logouts['read']:>26.1f} ms |")
     return "\n".join(lines)
 
 

@@ -2,7 +2,8 @@
 
 Configured by environment variables set by bench/load.py: ``LOAD_DB`` (``sqlite`` path or
 ``postgres`` database name), ``LOAD_STORE`` (``database`` or ``redis``), ``LOAD_AUTHORITY``,
-``LOAD_REDIS_URL``, ``LOAD_REDIS_PREFIX`` and ``LOAD_MEMORY`` (``ACCESS_TOKENS_IN_MEMORY``).
+``LOAD_REDIS_URL``, ``LOAD_REDIS_PREFIX``, ``LOAD_MEMORY`` (``ACCESS_TOKENS_IN_MEMORY``) and
+``LOAD_SERVE_FROM_MEMORY`` (``SERVE_FROM_MEMORY``, ``0`` or ``1``).
 """
 
 from __future__ import annotations
@@ -67,5 +68,6 @@ MSAL_DJANGO = {
     "TOKEN_CACHE": os.environ.get("LOAD_STORE", "database"),
     "REDIS_CACHE_ALIAS": "tokens",
     "ACCESS_TOKENS_IN_MEMORY": int(os.environ.get("LOAD_MEMORY", "1000")),
+    "SERVE_FROM_MEMORY": os.environ.get("LOAD_SERVE_FROM_MEMORY", "1") == "1",
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.cache import caches
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from django_redis import get_redis_connection
 
 import msal_django
@@ -52,10 +55,20 @@ def token(request: HttpRequest) -> HttpResponse:
     return HttpResponse(f"signed in: {request.user.get_username()} ({len(access_token)})")
 
 
+@csrf_exempt
+@require_POST
+def logout_now(request: HttpRequest) -> HttpResponse:
+    """Django's logout (``auth.logout``), as the package's logout view makes it: every
+    account of the user removed (and, with hits served with no read, the window waited)."""
+    logout(request)
+    return HttpResponse("signed out")
+
+
 urlpatterns = [
     path("static/", static),
     path("signed-in/", signed_in),
     path("floor/", floor),
     path("token/", token),
+    path("logout-now/", logout_now),
     path("auth/", include("msal_django.urls")),
 ]

@@ -394,3 +394,33 @@ def bystanders(db, sign_in, store_backend):
         clients[name] = Client()
         assert sign_in(clients[name], name).status_code == 302
     return clients
+
+
+def watch_proven(timeout: float = 10.0) -> int:
+    """Wait until this process's watch of the configured store has proof that it has seen
+    every change (msal_django.stores.watch); its epoch, or 0 for a store without a watch
+    (SQLite, SERVE_FROM_MEMORY off): every hit reads there."""
+    from msal_django.stores import get_store
+
+    watch = get_store().watch()
+    if watch is None:
+        return 0
+    deadline = time.monotonic() + timeout
+    while not (epoch := watch.proven_epoch()):
+        assert time.monotonic() < deadline, "the watch found no proof"
+        time.sleep(0.005)
+    return epoch
+
+
+@pytest.fixture
+def own_redis(tmp_path, settings, idp):
+    """The token store on a redis-server of this test's own, which it may kill."""
+    with RedisServer(tmp_path / "redis") as server:
+        settings.CACHES = {**settings.CACHES, "own": cache(server.url, "own")}
+        settings.MSAL_DJANGO = {
+            **settings.MSAL_DJANGO,
+            "TOKEN_CACHE": "redis",
+            "REDIS_CACHE_ALIAS": "own",
+            "REDIS_PENDING_CHECK_INTERVAL": 0.2,
+        }
+        yield server

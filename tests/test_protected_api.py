@@ -427,10 +427,13 @@ def test_a_remembered_on_behalf_of_token_follows_the_partition_on_any_host(
 ):
     partition, entries = _remembered_on_behalf_of(idp)
     change(idp)
-    # What another worker's memory still holds (a removal here also drops it here).
+    # What another worker's memory still holds (a removal here also drops it here), when
+    # its watch has no proof: it reads the version (real processes that serve with no
+    # read: test_serve_from_memory.py).
     memory = token_memory.memory()
+    later = time.time() + 3600
     for entry in entries:
-        memory.remember(partition, dataclasses.replace(entry, expires_on=time.time() + 3600))
+        memory.remember(partition, dataclasses.replace(entry, expires_on=later, epoch=0))
     loads = len(counted_loads)
     assert _graph_me(idp, user_token(idp)).status_code == 200
     assert counted_loads[loads:] == [partition]  # the version no longer matched: read afresh

@@ -7,12 +7,8 @@ one Redis, through ``REDIS_CLIENT`` = ``redis.Redis`` on it, and through ``REDIS
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import pickle
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,6 +32,7 @@ from msal_django.stores.sealing import Keyring
 from .conftest import delete_keys, flush_redis_prefix, redis_client_settings
 from .races import run_in_threads
 from .redis_servers import RedisServer, cache, free_port, requires_redis_server
+from .serving import Server
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 
@@ -196,93 +193,6 @@ def test_concurrent_refreshes_never_lose_the_newest_refresh_token(redis_tokens, 
         assert tokens.acquire(account.home_account_id, ["User.Read"], user=account.user)
 
 
-CHILD = r"""
-import json, os, sys, time
-sys.path.insert(0, os.environ["CHILD_ROOT"])
-import tests.settings as s
-s.DATABASES = json.loads(os.environ["CHILD_DATABASES"])
-s.CACHES = json.loads(os.environ["CHILD_CACHES"])
-s.MSAL_DJANGO = json.loads(os.environ["CHILD_MSAL_DJANGO"])
-import django
-django.setup()
-from django.contrib.auth import get_user_model
-import msal_django
-from msal_django import tokens
-user = get_user_model().objects.get(pk=int(os.environ["CHILD_USER"]))
-account, stop = os.environ["CHILD_ACCOUNT"], os.environ["CHILD_STOP"]
-print("ready", flush=True)
-while not os.path.exists(stop):
-    started = time.time()
-    try:
-        tokens.acquire(account, ["User.Read"], user=user)
-    except msal_django.InteractionRequired:
-        time.sleep(0.005)
-        continue
-    except msal_django.MsalDjangoError as exc:
-        print("error", started, type(exc).__name__, flush=True)
-        time.sleep(0.01)
-        continue
-    print("ok", started, flush=True)
-"""
-
-
-class ChildProcess:
-    """Another Django process (another host, as far as the store can tell) calling
-    ``tokens.acquire`` for one account in a loop; reports when it got a token."""
-
-    def __init__(self, tmp_path: Path, settings, account: CachedAccount) -> None:
-        self.stop_file = tmp_path / f"stop-{account.pk}-{time.monotonic_ns()}"
-        databases = {"default": {**settings.DATABASES["default"]}}
-        databases["default"]["NAME"] = connection.settings_dict["NAME"]
-        databases["default"].pop("TEST", None)
-        env = {
-            **os.environ,
-            "CHILD_ROOT": str(ROOT),
-            "CHILD_DATABASES": json.dumps(databases, default=str),
-            "CHILD_CACHES": json.dumps(settings.CACHES),
-            "CHILD_MSAL_DJANGO": json.dumps(settings.MSAL_DJANGO),
-            "CHILD_USER": str(account.user_id),
-            "CHILD_ACCOUNT": account.home_account_id,
-            "CHILD_STOP": str(self.stop_file),
-            "MSAL_DJANGO_TESTING_CA_FILE": msal_django_ca_file(),
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE, text=True, cwd=ROOT
-        )
-        self.lines: list[list[str]] = []
-        assert self.process.stdout is not None
-        assert self.process.stdout.readline().strip() == "ready"
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.split())
-
-    def tokens_started_between(self, start: float, end: float) -> list[float]:
-        return [
-            float(t) for kind, t, *_ in list(self.lines) if kind == "ok" and start < float(t) < end
-        ]
-
-    def wait_for_token(self, after: float, timeout: float = 10) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.tokens_started_between(after, float("inf")):
-            assert time.monotonic() < deadline, self.lines[-5:]
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self.stop_file.touch()
-        self.process.wait(timeout=10)
-        self.reader.join(timeout=5)
-
-
-def msal_django_ca_file() -> str:
-    from msal_django.testing.provider import _running
-
-    return _running[-1].ca_file
-
-
 @pytest.mark.django_db(transaction=True)
 def test_logout_racing_refreshes_in_threads_and_another_process(
     redis_tokens, idp, sign_in, settings, tmp_path
@@ -292,15 +202,16 @@ def test_logout_racing_refreshes_in_threads_and_another_process(
     idp.access_token_lifetime = 60  # every call refreshes
     client = Client()
     sign_in(client, "alice")
-    child = ChildProcess(tmp_path, settings, CachedAccount.objects.get())
+    account = CachedAccount.objects.get()
+    child = Server(tmp_path, settings, account.home_account_id, user=account.user_id)
     windows: list[tuple[float, float]] = []
     try:
         for _round in range(4):
             if _round:
                 sign_in(client, "alice")
             account = CachedAccount.objects.get()
-            signed_in = time.time()
-            child.wait_for_token(after=signed_in)
+            signed_in = time.monotonic()
+            child.wait_for_a_token(after=signed_in)
             late: list[float] = []
             logged_out_at: list[float] = []
             stop = threading.Event()
@@ -308,7 +219,7 @@ def test_logout_racing_refreshes_in_threads_and_another_process(
             def refresh(account=account, logged_out_at=logged_out_at, late=late, stop=stop):
                 try:
                     while not stop.is_set():
-                        started = time.time()
+                        started = time.monotonic()
                         try:
                             tokens.acquire(
                                 account.home_account_id, ["User.Read"], user=account.user
@@ -325,37 +236,23 @@ def test_logout_racing_refreshes_in_threads_and_another_process(
                 t.start()
             time.sleep(0.2)
             assert client.post("/auth/logout/").status_code == 302
-            logged_out_at.append(time.time())
+            logged_out_at.append(time.monotonic())
             time.sleep(0.3)
             stop.set()
             for t in threads:
                 t.join()
-            windows.append((logged_out_at[0], time.time()))
+            windows.append((logged_out_at[0], time.monotonic()))
             assert late == []
             assert not CachedAccount.objects.exists()
             assert raw(account.home_account_id)[0] is None
     finally:
         child.stop()
     for start, end in windows:
-        assert child.tokens_started_between(start, end) == []
+        assert child.served_between(start, end) == []
     assert idp.count("token", grant_type="refresh_token") > 0
 
 
 # -- Redis stops answering ----------------------------------------------------------
-
-
-@pytest.fixture
-def own_redis(tmp_path, settings, idp):
-    """The token store on a redis-server of this test's own, which it may kill."""
-    with RedisServer(tmp_path / "redis") as server:
-        settings.CACHES = {**settings.CACHES, "own": cache(server.url, "own")}
-        settings.MSAL_DJANGO = {
-            **settings.MSAL_DJANGO,
-            "TOKEN_CACHE": "redis",
-            "REDIS_CACHE_ALIAS": "own",
-            "REDIS_PENDING_CHECK_INTERVAL": 0.2,
-        }
-        yield server
 
 
 @requires_redis_server
@@ -416,20 +313,20 @@ def test_a_host_cut_off_from_redis_logs_out_and_no_other_host_serves_the_tokens(
     client = Client()
     sign_in(client, "alice")
     account = CachedAccount.objects.get()
-    child = ChildProcess(tmp_path, settings, account)
+    child = Server(tmp_path, settings, account.home_account_id, user=account.user_id)
     try:
-        child.wait_for_token(after=0)
+        child.wait_for_a_token(after=0)
         reachable = settings.MSAL_DJANGO
         settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, **redis_tokens.unreachable}
         started = time.monotonic()
         assert client.post("/auth/logout/").status_code == 302
-        logged_out_at = time.time()
-        assert time.monotonic() - started >= 0.3  # it waited for every host to look
+        logged_out_at = time.monotonic()
+        assert logged_out_at - started >= 0.3  # it waited for every host to look
         time.sleep(0.8)
     finally:
         child.stop()
-    assert child.tokens_started_between(0, logged_out_at)  # it was serving before
-    assert child.tokens_started_between(logged_out_at, float("inf")) == []
+    assert child.served_between(0, logged_out_at)  # it was serving before
+    assert child.served_after(logged_out_at) == []
     settings.MSAL_DJANGO = reachable
     assert raw(account.home_account_id)[0] is None  # the other process applied it
     assert not PendingRemoval.objects.exists()

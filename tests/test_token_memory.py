@@ -49,11 +49,14 @@ def remembered(store_backend, sign_in):
 
 def as_another_process_remembers(home: str, entries: list[Remembered]) -> None:
     """Put the entries back, valid for an hour: what another worker's memory still holds
-    (a removal in this process also drops them here, which would prove nothing)."""
+    (a removal in this process also drops them here, which would prove nothing) when that
+    worker has no proof from its watch, so it reads the version. Workers that serve with
+    no read are real processes in test_serve_from_memory.py."""
     memory = token_memory.memory()
     assert memory is not None
     for entry in entries:
-        memory.remember(home, dataclasses.replace(entry, expires_on=time.time() + 3600))
+        later = time.time() + 3600
+        memory.remember(home, dataclasses.replace(entry, expires_on=later, epoch=0))
 
 
 def staff_client() -> Client:

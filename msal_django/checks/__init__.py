@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -16,7 +17,7 @@ from msal_django.checks.common import check_callable, check_durations
 from msal_django.checks.credentials import check_credentials
 from msal_django.checks.redis import check_redis
 from msal_django.checks.session_check import check_session_check
-from msal_django.conf import DEFAULTS, TOKEN_CACHES
+from msal_django.conf import DEFAULTS, TOKEN_CACHES, seconds
 from msal_django.constants import RESERVED_SCOPES
 from msal_django.stores import custom_store_class
 
@@ -150,6 +151,18 @@ def _check_store(config: dict[str, Any]) -> list[CheckMessage]:
                 "number of accounts >= 0.",
                 hint="Leave it unset for 1000; 0 keeps no access token in process memory.",
                 id="msal_django.E024",
+            )
+        ]
+    window = config["INVALIDATION_WINDOW"]
+    if isinstance(window, bool) or not (
+        isinstance(window, int | float | timedelta) and 0.005 <= seconds(window) <= 5
+    ):
+        return [
+            Error(
+                f'MSAL_DJANGO["INVALIDATION_WINDOW"] is {window!r}: it must be a number of '
+                "seconds (or a timedelta) between 0.005 and 5.",
+                hint="Leave it unset for 0.05: every logout then waits 50 ms after its delete.",
+                id="msal_django.E028",
             )
         ]
     return []

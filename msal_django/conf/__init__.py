@@ -210,6 +210,25 @@ class Settings:
         "(:check:`msal_django.E024`). A logout or rewrite anywhere still takes effect on the "
         "next call, on any host: see :ref:`tokens in memory <tokens-in-memory>`.",
     )
+    SERVE_FROM_MEMORY = Setting(
+        True,
+        bool,
+        "On PostgreSQL and Redis, serve a remembered access token with no read at all while "
+        "this process has proof, less than :setting:`INVALIDATION_WINDOW` old, that it has "
+        "seen every change of the token store: a thread per process watches the store's "
+        "pushed changes (``LISTEN``/``NOTIFY``, Redis ``CLIENT TRACKING``). Without proof "
+        "(a disconnect, a failover, SQLite) a hit reads the version as it does with "
+        "``False``. See :ref:`hits with no read <hits-without-read>`.",
+    )
+    INVALIDATION_WINDOW = Setting(
+        0.05,
+        seconds,
+        "L, in seconds: how old this process's newest proof may be for a remembered token "
+        "to be served with no read (:setting:`SERVE_FROM_MEMORY`), and how long every "
+        "removal of an account (each logout, a purge) waits after its delete before it "
+        "returns, so no call that starts afterwards, on any host, is served its tokens. "
+        "Between 0.005 and 5 (:check:`msal_django.E028`); the watch proves itself every L/2.",
+    )
     HTTP_CLIENT: Setting[str | None] = Setting(
         None,
         _optional,

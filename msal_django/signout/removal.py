@@ -17,6 +17,7 @@ from msal_django.constants import SESSION_ACCOUNT_KEY
 from msal_django.signals import send_account_removed
 from msal_django.signout import session_index
 from msal_django.stores import get_store, token_memory
+from msal_django.stores.watch import settling
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -50,9 +51,10 @@ def remove_account(
     ``StoreUnavailable`` propagates before any session ends: a retry finds them again.)
     """
     store = get_store()
-    remove_on_behalf_of_tokens([home_account_id], reason=reason)
-    token_memory.forget(home_account_id)  # other processes: the version read refuses
-    removed = store.remove_or_defer(home_account_id, reason)
+    with settling():  # returns once no process serves these tokens from memory
+        remove_on_behalf_of_tokens([home_account_id], reason=reason)
+        token_memory.forget(home_account_id)  # other processes: their watch or a read
+        removed = store.remove_or_defer(home_account_id, reason)
     ended = session_index.end(session_index.find(home_account_id=home_account_id))
     if removed or ended:
         logger.info(
@@ -81,8 +83,9 @@ def end_sessions(
     accounts: dict[str, AbstractBaseUser] = {}
     for entry in found:
         accounts.setdefault(entry.home_account_id, entry.user)
-    for home_account_id, user in accounts.items():
-        remove_account(home_account_id, user=user, reason=reason)
+    with settling():
+        for home_account_id, user in accounts.items():
+            remove_account(home_account_id, user=user, reason=reason)
     return EndedSessions(sessions=len(found), accounts=len(accounts))
 
 
@@ -96,8 +99,10 @@ def remove_accounts_of(
         accounts.append(session[SESSION_ACCOUNT_KEY])
     if user is not None and user.pk is not None:
         accounts += [a for a in get_store().accounts_of(user) if a not in accounts]
-        remove_on_behalf_of_tokens(caller_account_ids(user), reason=reason)
-    return sum(remove_account(a, user=user, reason=reason) for a in accounts)
+    with settling():
+        if user is not None and user.pk is not None:
+            remove_on_behalf_of_tokens(caller_account_ids(user), reason=reason)
+        return sum(remove_account(a, user=user, reason=reason) for a in accounts)
 
 
 # -- the tokens a protected API got on a caller's behalf (msal_django.webapi.downstream) go with
@@ -119,7 +124,7 @@ def remove_on_behalf_of_tokens(caller_account_ids: Iterable[str], *, reason: str
     removed = 0
     for account_id in dict.fromkeys(caller_account_ids):
         partition_id = obo_partition_id(account_id)
-        token_memory.forget(partition_id)  # other processes: the version read refuses
+        token_memory.forget(partition_id)  # other processes: their watch or a read
         removed += store.remove_or_defer(partition_id, reason)
     if removed:
         logger.info("Removed %d on-behalf-of token cache(s) (%s).", removed, reason)

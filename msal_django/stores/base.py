@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
 
     from msal_django.models import CachedAccount
+    from msal_django.stores.watch import Watch
 
 logger = logging.getLogger("msal_django.stores")
 
@@ -96,6 +97,12 @@ class TokenStore(ABC):
     @abstractmethod
     def remove(self, home_account_id: str) -> bool:
         """Remove the partition; True if there was one."""
+
+    def watch(self) -> Watch | None:
+        """What lets a remembered token be served with no read (``stores/watch.py``), or
+        None: every hit reads the version. A store that returns one must make each
+        removal wait ``INVALIDATION_WINDOW`` after its delete (``watch.settle``)."""
+        return None
 
     def remove_or_defer(self, home_account_id: str, reason: str) -> bool:
         """Remove the partition now, or (a store that can) record the removal and make it

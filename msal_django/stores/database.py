@@ -12,9 +12,11 @@ from django.views.decorators.debug import sensitive_variables
 
 from msal_django.exceptions import StoreUnavailable
 from msal_django.models import CachedAccount
+from msal_django.stores import database_watch, token_memory
 from msal_django.stores.base import AccountInfo, Partition, TokenStore, new_version
 from msal_django.stores.rows import fetch_one
 from msal_django.stores.summaries import summarize
+from msal_django.stores.watch import Watch, settle
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -70,6 +72,14 @@ class DatabaseStore(TokenStore):
         except DatabaseError as exc:
             raise StoreUnavailable(f"The token store database is unavailable: {exc}") from exc
 
+    def watch(self) -> Watch | None:
+        return database_watch.current()
+
+    def _settle(self, alias: str) -> None:
+        # Another process may serve this account from memory until L after the commit.
+        if connections[alias].vendor == "postgresql":
+            settle(alias)
+
     def load(self, home_account_id: str, user_id: Any = None) -> Partition:
         row = self._row(("data", "version"), home_account_id, user_id)
         if row is None:
@@ -102,6 +112,7 @@ class DatabaseStore(TokenStore):
     def replace(
         self, home_account_id: str, state: str, user: AbstractBaseUser | None, info: AccountInfo
     ) -> None:
+        token_memory.forget(home_account_id)  # other processes: their watch or a read
         CachedAccount.objects.update_or_create(
             home_account_id=home_account_id,
             defaults={
@@ -117,8 +128,11 @@ class DatabaseStore(TokenStore):
 
     @unavailable_on_database_error
     def remove(self, home_account_id: str) -> bool:
-        with transaction.atomic(using=router.db_for_write(CachedAccount)):
+        alias = router.db_for_write(CachedAccount)
+        with transaction.atomic(using=alias):
             deleted, _ = CachedAccount.objects.filter(home_account_id=home_account_id).delete()
+        if deleted:
+            self._settle(alias)
         return deleted > 0
 
     @unavailable_on_database_error
@@ -129,6 +143,8 @@ class DatabaseStore(TokenStore):
             # Locked first, so a logout racing this batch finds nothing and sends no signal.
             present = list(rows.select_for_update().values_list("home_account_id", flat=True))
             rows.filter(home_account_id__in=present).delete()
+        if present:
+            self._settle(alias)
         return present
 
 

@@ -33,7 +33,6 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db import DatabaseError, router, transaction
@@ -45,10 +44,18 @@ from msal_django.conf import msal_settings
 from msal_django.exceptions import StoreUnavailable
 from msal_django.models import CachedAccount, PendingRemoval
 from msal_django.signals import send_account_removed
+from msal_django.stores import redis_watch, token_memory
 from msal_django.stores.base import AccountInfo, Partition, TokenStore, new_version
 from msal_django.stores.redis_client import locate
-from msal_django.stores.redis_wait import REDIS_ERRORS, replicated
+from msal_django.stores.redis_wait import (
+    REDIS_ERRORS,
+    deleting,
+    log_unconfirmed,
+    replicated,
+    unconfirmed,
+)
 from msal_django.stores.summaries import summarize
+from msal_django.stores.watch import Watch, settle
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -80,20 +87,6 @@ return 1
 _RECHECK_MARGIN = 0.05  # seconds, for the rate difference of clocks on different hosts
 
 
-# Delete, and write to the replication stream even when the key is already gone (see
-# ``_deleting``); returns whether there was a key. KEYS[1]: the key.
-_DEL_SCRIPT = b"""
-local held = redis.call('EXISTS', KEYS[1])
-redis.call('SET', KEYS[1], '')
-redis.call('DEL', KEYS[1])
-return held
-"""
-
-
-class ReplicationUnconfirmed(StoreUnavailable):
-    """The primary applied a removal, but fewer than ``REDIS_WAIT_REPLICAS`` confirmed it."""
-
-
 class RedisStore(TokenStore):
     name = "redis"
 
@@ -111,6 +104,12 @@ class RedisStore(TokenStore):
         return msal_settings.REFRESH_TOKEN_LIFETIME + msal_settings.REDIS_TTL_MARGIN
 
     # The TokenStore interface.
+
+    def watch(self) -> Watch | None:
+        watch = redis_watch.current()
+        if watch is not None:
+            pending.before_read()  # a hit with no read still applies recorded removals
+        return watch
 
     def load(self, home_account_id: str, user_id: Any = None) -> Partition:
         pending.before_read()
@@ -179,7 +178,7 @@ class RedisStore(TokenStore):
                     lambda pipe: pipe.execute_command("EVAL", _CAS_SCRIPT, 1, key, *args),
                 )
                 if written and not confirmed:
-                    _log_unconfirmed("refresh", partition.home_account_id)
+                    log_unconfirmed("refresh", partition.home_account_id)
             else:
                 written = self._cas(keys=[key], args=args, client=server)
         except REDIS_ERRORS as exc:
@@ -205,6 +204,7 @@ class RedisStore(TokenStore):
         self, home_account_id: str, state: str, user: AbstractBaseUser | None, info: AccountInfo
     ) -> None:
         pending.before_read()
+        token_memory.forget(home_account_id)  # other processes: their watch or a read
         version = new_version()
         owner = b"" if user is None else str(user.pk).encode()
         value = FORMAT + version.encode() + b":" + owner + b":" + self.seal(home_account_id, state)
@@ -216,7 +216,7 @@ class RedisStore(TokenStore):
         except REDIS_ERRORS as exc:
             raise self._unavailable(exc) from exc
         if not confirmed:
-            _log_unconfirmed("sign-in", home_account_id)
+            log_unconfirmed("sign-in", home_account_id)
         try:
             CachedAccount.objects.update_or_create(
                 home_account_id=home_account_id,
@@ -241,7 +241,9 @@ class RedisStore(TokenStore):
         pending.before_read()
         held, confirmed = self._delete([home_account_id])
         if not confirmed:
-            raise _unconfirmed([home_account_id])
+            raise unconfirmed([home_account_id])
+        if held:
+            settle()
         with transaction.atomic(using=router.db_for_write(CachedAccount)):
             rows, _ = CachedAccount.objects.filter(home_account_id=home_account_id).delete()
         return bool(held) or rows > 0
@@ -249,8 +251,10 @@ class RedisStore(TokenStore):
     def remove_many(self, home_account_ids: list[str]) -> list[str]:
         pending.before_read()
         gone, confirmed = self._delete(home_account_ids)
-        if unconfirmed := [a for a in home_account_ids if a not in confirmed]:
-            raise _unconfirmed(unconfirmed)
+        if not_confirmed := [a for a in home_account_ids if a not in confirmed]:
+            raise unconfirmed(not_confirmed)
+        if gone:
+            settle()
         alias = router.db_for_write(CachedAccount)
         with transaction.atomic(using=alias):
             rows = CachedAccount.objects.using(alias).filter(home_account_id__in=home_account_ids)
@@ -273,7 +277,7 @@ class RedisStore(TokenStore):
                 by_server.setdefault(id(server), (server, []))[1].append((home_account_id, key))
             for server, accounts in by_server.values():
                 keys = [key for _, key in accounts]
-                deleted, done = replicated(server, keys, _deleting(keys), wait=wait)
+                deleted, done = replicated(server, keys, deleting(keys), wait=wait)
                 held.update(a for (a, _), n in zip(accounts, deleted, strict=True) if n)
                 confirmed.update(a for a, _ in accounts if done)
         except REDIS_ERRORS as exc:
@@ -338,6 +342,12 @@ def _apply_pending(batch_size: int, *, wait: bool) -> tuple[int, int]:
             raise StoreUnavailable(f"The database is unavailable: {exc}") from exc
         held, confirmed = redis_store._delete([r.home_account_id for r in batch], wait=wait)
         for record in batch:
+            token_memory.forget(record.home_account_id)
+        if held:
+            # Another process that finds the record gone must already be unable to serve
+            # the tokens from memory: its proofs from now on cover this delete.
+            settle()
+        for record in batch:
             last = record.pk
             if record.home_account_id not in confirmed:
                 kept += 1  # a failover could bring it back: applied again until confirmed
@@ -364,38 +374,6 @@ def _apply_pending(batch_size: int, *, wait: bool) -> tuple[int, int]:
                 )
         if len(batch) < batch_size:
             return applied, kept
-
-
-def _deleting(keys: list[str]) -> Callable[[Any], object]:
-    if not msal_settings.REDIS_WAIT_REPLICAS:
-        return lambda pipe: [pipe.delete(key) for key in keys]
-    # WAIT counts up to its connection's last write that reached the replication stream,
-    # and since Redis 7.2 a DEL of a missing key reaches none: a removal made earlier on
-    # another connection (a look, another host) would be "confirmed" against an older
-    # offset. The script always propagates, so the WAIT covers everything before it.
-    return lambda pipe: [pipe.execute_command("EVAL", _DEL_SCRIPT, 1, key) for key in keys]
-
-
-def _unconfirmed(home_account_ids: list[str]) -> ReplicationUnconfirmed:
-    logger.warning(
-        "Redis replicas did not confirm the removal of %d account(s) (%s) within "
-        "REDIS_WAIT_TIMEOUT; recording it so it is applied again until they do.",
-        len(home_account_ids),
-        ", ".join(home_account_ids[:5]),
-    )
-    return ReplicationUnconfirmed(
-        "Redis replicas did not confirm the removal in time; it is recorded and will be "
-        "applied again."
-    )
-
-
-def _log_unconfirmed(what: str, home_account_id: str) -> None:
-    logger.warning(
-        "Redis replicas did not confirm the %s of account %s within REDIS_WAIT_TIMEOUT; "
-        "a failover now could lose it (the user would sign in again).",
-        what,
-        home_account_id,
-    )
 
 
 class _PendingRemovals:

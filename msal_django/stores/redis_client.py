@@ -93,6 +93,29 @@ def _where_keys_live() -> Callable[[str], tuple[Redis, str]]:
     return lambda home_account_id: (primary, str(cache_client.make_key(name + home_account_id)))
 
 
+def watched_servers() -> tuple[Callable[[], list[Redis]], str] | None:
+    """What the watch (``stores/redis_watch.py``) must follow: a callable giving the
+    primaries reads go to now, and the prefix of every token key; None if the keys
+    share no prefix (a django-redis ``KEY_FUNCTION`` that does not keep one)."""
+    if msal_settings.REDIS_CLIENT:
+        client = get_client()
+        prefix = f"{msal_settings.REDIS_KEY_PREFIX}:{msal_settings.CLIENT_ID}:"
+        if hasattr(client, "get_primaries"):  # a cluster: every primary, as the slots move
+            return lambda: [client.get_redis_connection(n) for n in client.get_primaries()], prefix
+        return lambda: [client], prefix
+    cache_client = caches[msal_settings.REDIS_CACHE_ALIAS].client  # type: ignore[attr-defined]
+    name = f"msal_django:{msal_settings.CLIENT_ID}:"
+    one, two = str(cache_client.make_key(name + "a")), str(cache_client.make_key(name + "bb"))
+    prefix = one[:-1]
+    if not (one.endswith("a") and two == prefix + "bb"):
+        return None
+    if hasattr(cache_client, "get_server"):  # ShardClient: every shard
+        servers = list(getattr(cache_client, "_serverdict", {}).values())
+        return (lambda: servers, prefix) if servers else None
+    primary = cache_client.get_client(write=True)
+    return lambda: [primary], prefix
+
+
 def _build() -> Any:
     path = msal_settings.REDIS_CLIENT
     try:

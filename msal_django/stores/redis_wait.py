@@ -16,12 +16,16 @@ again: a new address closes the connections to the old one.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from redis.exceptions import RedisClusterException, RedisError
 
 from msal_django.conf import msal_settings
+from msal_django.exceptions import StoreUnavailable
+
+logger = logging.getLogger("msal_django.stores")
 
 # RedisClusterException (no slot map, no node reachable) is not a RedisError.
 REDIS_ERRORS = (RedisError, OSError, RedisClusterException)
@@ -79,3 +83,49 @@ def _nodes_of(server: Any, keys: list[str]) -> dict[str | None, Any]:
     if not hasattr(server, "get_node_from_key"):
         return {None: None}
     return {node.name: node for node in map(server.get_node_from_key, keys)}
+
+
+# Delete, and write to the replication stream even when the key is already gone (see
+# ``deleting``); returns whether there was a key. KEYS[1]: the key.
+_DEL_SCRIPT = b"""
+local held = redis.call('EXISTS', KEYS[1])
+redis.call('SET', KEYS[1], '')
+redis.call('DEL', KEYS[1])
+return held
+"""
+
+
+class ReplicationUnconfirmed(StoreUnavailable):
+    """The primary applied a removal, but fewer than ``REDIS_WAIT_REPLICAS`` confirmed it."""
+
+
+def deleting(keys: list[str]) -> Callable[[Any], object]:
+    if not msal_settings.REDIS_WAIT_REPLICAS:
+        return lambda pipe: [pipe.delete(key) for key in keys]
+    # WAIT counts up to its connection's last write that reached the replication stream,
+    # and since Redis 7.2 a DEL of a missing key reaches none: a removal made earlier on
+    # another connection (a look, another host) would be "confirmed" against an older
+    # offset. The script always propagates, so the WAIT covers everything before it.
+    return lambda pipe: [pipe.execute_command("EVAL", _DEL_SCRIPT, 1, key) for key in keys]
+
+
+def unconfirmed(home_account_ids: list[str]) -> ReplicationUnconfirmed:
+    logger.warning(
+        "Redis replicas did not confirm the removal of %d account(s) (%s) within "
+        "REDIS_WAIT_TIMEOUT; recording it so it is applied again until they do.",
+        len(home_account_ids),
+        ", ".join(home_account_ids[:5]),
+    )
+    return ReplicationUnconfirmed(
+        "Redis replicas did not confirm the removal in time; it is recorded and will be "
+        "applied again."
+    )
+
+
+def log_unconfirmed(what: str, home_account_id: str) -> None:
+    logger.warning(
+        "Redis replicas did not confirm the %s of account %s within REDIS_WAIT_TIMEOUT; "
+        "a failover now could lose it (the user would sign in again).",
+        what,
+        home_account_id,
+    )

@@ -23,7 +23,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from msal_django.conf import msal_settings, resets_on_change
 
@@ -41,6 +42,10 @@ class Remembered:
     token: str = field(repr=False)
     expires_on: float  # time.time()
     refresh_on: float | None = None
+    # The watch's epoch this token may be served under with no read (``stores/watch.py``),
+    # 0 for never, and the user whose partition it was read from (None: not checked).
+    epoch: int = 0
+    owner: Any = None
 
     def serves(self, scopes: frozenset[str], now: float) -> bool:
         return (
@@ -80,9 +85,22 @@ class TokenMemory:
             while len(self._accounts) > self.size:
                 self._accounts.popitem(last=False)
 
+    def trust(self, home_account_id: str, remembered: Remembered, epoch: int, owner: Any) -> None:
+        """Mark ``remembered``, if still kept, as servable under ``epoch`` (a read of its
+        version matched after the watch's stamp)."""
+        with self._lock:
+            tokens = self._accounts.get(home_account_id)
+            if tokens is not None and remembered in tokens:
+                at = tokens.index(remembered)
+                tokens[at] = replace(remembered, epoch=epoch, owner=owner)
+
     def forget(self, home_account_id: str) -> None:
         with self._lock:
             self._accounts.pop(home_account_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._accounts.clear()
 
 
 _memory: TokenMemory | None = None
@@ -119,6 +137,16 @@ def forget(home_account_id: str) -> None:
     current = _memory
     if current is not None:
         current.forget(home_account_id)
+
+
+def forget_partition(home_account_id: str | None) -> None:
+    """Drop the account's remembered tokens, or everyone's (a store's watch saw a change)."""
+    current = _memory
+    if current is not None:
+        if home_account_id is None:
+            current.clear()
+        else:
+            current.forget(home_account_id)
 
 
 # -- one full path (load, MSAL, maybe a refresh) per account at a time ----------------

@@ -4,19 +4,19 @@ In: a request (or a user, or an account id) and the scopes of an API.
 Out: an access token string, or ``InteractionRequired`` / ``ProviderError`` /
 ``StoreUnavailable``.
 
-A token this process remembers (``msal_django.stores.token_memory``) is served after one
-read of the partition's version (``served``); otherwise the partition is loaded, MSAL
+A token this process remembers is served with no read, or after one read of the
+partition's version (``msal_django.tokens.served``); otherwise the partition is loaded, MSAL
 acquires silently (refreshing if it must), and the new state is saved with
 compare-and-set only if MSAL changed it. A refresh token the provider refuses removes the
 account (``msal_django.signout.removal``). ``acquire_from_state`` serves a sign-in's
-tokens before they are stored (group overage), and ``masked``, ``raise_for`` and
-``remember`` are shared with the web API's on-behalf-of tokens."""
+tokens before they are stored (group overage), and ``masked`` and ``raise_for`` are
+shared with the web API's on-behalf-of tokens."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from asgiref.sync import sync_to_async
@@ -33,9 +33,9 @@ from msal_django.stores import (
     TokenStore,
     get_store,
     newest_account_of,
-    token_memory,
 )
 from msal_django.tokens.access_token import access_token
+from msal_django.tokens.served import Recall, remember, served
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -187,9 +187,10 @@ def acquire(
     """The token for one account id. With ``user``, an account linked to another user
     reads as absent. Internal: ``get_token_for_user`` is the public way.
 
-    A token this process remembers (``msal_django.stores.token_memory``) is served after one
-    read of the partition's version; otherwise the full path runs, one request of the
-    account at a time in this process, so concurrent requests share one refresh.
+    A token this process remembers is served with no read or after one read of the
+    partition's version (``msal_django.tokens.served``); otherwise the full path runs,
+    one request of the account at a time in this process, so concurrent requests share
+    one refresh.
     """
     scopes = api_scopes(scopes)
     store = get_store()
@@ -199,53 +200,9 @@ def acquire(
         home_account_id,
         scopes,
         user_id,
-        lambda memory: _acquire(store, home_account_id, scopes, user, memory, claims_challenge),
+        lambda recall: _acquire(store, home_account_id, scopes, user, recall, claims_challenge),
         fresh=claims_challenge is not None,
     )
-
-
-def served(
-    store: TokenStore,
-    partition_id: str,
-    scopes: list[str],
-    user_id: Any,
-    full_path: Callable[[token_memory.TokenMemory | None], str],
-    *,
-    fresh: bool = False,
-) -> str:
-    """A token this process remembers for the partition, after one read of its version;
-    otherwise ``full_path(memory)``, one request of the partition at a time in this
-    process (a waiting request re-checks the memory first). ``fresh``: never the
-    remembered token (a claims challenge refused it)."""
-    memory = token_memory.memory()
-    wanted = frozenset(scopes)
-    if memory is not None and not fresh:
-        token = _remembered(memory, store, partition_id, wanted, user_id)
-        if token is not None:
-            return token
-    with token_memory.one_at_a_time(partition_id):
-        if memory is not None and not fresh:
-            # The request this one waited for may have just stored what it needs.
-            token = _remembered(memory, store, partition_id, wanted, user_id)
-            if token is not None:
-                return token
-        return full_path(memory)
-
-
-def _remembered(
-    memory: token_memory.TokenMemory,
-    store: TokenStore,
-    home_account_id: str,
-    scopes: frozenset[str],
-    user_id: Any,
-) -> str | None:
-    remembered = memory.lookup(home_account_id, scopes)
-    if remembered is None:
-        return None
-    # The authoritative read: a removed or rewritten partition no longer matches.
-    if store.version(home_account_id, user_id) != remembered.version:
-        return None
-    return remembered.token
 
 
 def _acquire(
@@ -253,7 +210,7 @@ def _acquire(
     home_account_id: str,
     scopes: list[str],
     user: AbstractBaseUser | None,
-    memory: token_memory.TokenMemory | None,
+    recall: Recall | None,
     claims: str | None = None,
 ) -> str:
     user_id = user.pk if user is not None else None
@@ -268,8 +225,8 @@ def _acquire(
                 version = store.save(partition, new_state)
                 if version is None:
                     _lost_race(store, home_account_id, scopes)
-            if memory is not None and version is not None:
-                remember(memory, home_account_id, version, scopes, result)
+            if recall is not None and version is not None:
+                remember(recall, home_account_id, version, scopes, result)
             return access_token(result)
         if not refresh_token_is_dead(result):
             raise_for(result, scopes, claims)
@@ -285,28 +242,6 @@ def _acquire(
         remove_account(home_account_id, user=user, reason=reason)
         raise_for(result, scopes, claims)
     raise ProviderError("Too many concurrent refreshes for one account; retry.", transient=True)
-
-
-def remember(
-    memory: token_memory.TokenMemory,
-    home_account_id: str,
-    version: str,
-    scopes: list[str],
-    result: dict[str, Any],
-) -> None:
-    """Remember what MSAL returned from (or wrote as) ``version`` of the partition."""
-    wanted = frozenset(scopes)
-    granted = frozenset(str(result.get("scope") or "").split())
-    # From the provider, MSAL stored it under the scopes granted, which may be fewer.
-    if result.get("token_source") != "cache" and not wanted <= granted:
-        return
-    try:
-        int(result["expires_in"])
-    except (KeyError, TypeError, ValueError):
-        return  # not what MSAL returns for a user's token: leave it to MSAL each time
-    token = access_token(result)
-    remembered = token_memory.Remembered(version, wanted, token, token.expires_on, token.refresh_on)
-    memory.remember(home_account_id, remembered)
 
 
 def api_scopes(scopes: Iterable[str]) -> list[str]:

@@ -34,10 +34,11 @@ from msal_django.conf import msal_settings
 from msal_django.exceptions import ProviderError
 from msal_django.redact import Secret, describe
 from msal_django.signout.removal import obo_partition_id
-from msal_django.stores import get_store, token_memory
+from msal_django.stores import get_store
 from msal_django.stores.base import AccountInfo, Partition, TokenStore
-from msal_django.tokens import api_scopes, masked, raise_for, remember, served
+from msal_django.tokens import api_scopes, masked, raise_for
 from msal_django.tokens.access_token import access_token
+from msal_django.tokens.served import Recall, remember, served
 from msal_django.webapi.bearer import AccessToken
 
 if TYPE_CHECKING:
@@ -96,14 +97,14 @@ def get_token_on_behalf_of(request: HttpRequest, scopes: Iterable[str]) -> str:
         partition_id,
         scopes,
         None,
-        lambda memory: _on_behalf_of(store, memory, partition_id, scopes, assertion, info),
+        lambda recall: _on_behalf_of(store, recall, partition_id, scopes, assertion, info),
     )
 
 
 @sensitive_variables()
 def _on_behalf_of(
     store: TokenStore,
-    memory: token_memory.TokenMemory | None,
+    recall: Recall | None,
     partition_id: str,
     scopes: list[str],
     assertion: object,
@@ -118,8 +119,8 @@ def _on_behalf_of(
             if new_state is not None:
                 # Lost to a newer write (None): ours is valid too, but not that version's.
                 version = store.save(partition, new_state)
-            if memory is not None and version is not None:
-                remember(memory, partition_id, version, scopes, result)
+            if recall is not None and version is not None:
+                remember(recall, partition_id, version, scopes, result)
             return access_token(result)
     result, new_state = _run(
         partition.state, lambda app: app.acquire_token_on_behalf_of(str(assertion), scopes)

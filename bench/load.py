@@ -205,6 +205,13 @@ def store_reads(store: str, db: str, redis_url: str) -> int:
     return -1  # SQLite keeps no such count
 
 
+def settle_stats(store: str) -> None:
+    """PostgreSQL backends report their table statistics at most once a second, and an
+    idle one about a second after its last query: wait for that before reading them."""
+    if store == "postgres":
+        time.sleep(1.2)
+
+
 def logout_latency(idp, base: str, users: int) -> float:
     """The median time of ``users`` logouts (the real logout: ``auth.logout``), each of a
     user signed in for it and served a token first."""
@@ -259,9 +266,11 @@ def run_store(idp, store: str, args, directory: str) -> dict[str, tuple[float, .
             for _round in range(args.rounds):
                 for label, server, _path in PAGES:
                     p50, _, _ = wrk(urls[label], script, 1, args.duration)
+                    settle_stats(store)
                     cpu, reads = worker_cpu(masters[server]), store_reads(store, db, args.redis_url)
                     _, rps, count = wrk(urls[label], script, args.clients, args.duration)
                     cpu_us = (worker_cpu(masters[server]) - cpu) / count * 1e6
+                    settle_stats(store)
                     read = (store_reads(store, db, args.redis_url) - reads) / count
                     samples[label].append((p50, rps, cpu_us, read if reads >= 0 else -1))
             provider_calls = idp.count("token") - before

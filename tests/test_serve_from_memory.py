@@ -266,3 +266,32 @@ def test_a_sentinel_failover_falls_back_to_reads(sentinel_store, sign_in, versio
     # The new epoch watches the new primary.
     names = [c["name"] for c in replica.client().client_list()]
     assert client_name() in names
+
+
+def test_without_the_trigger_every_hit_reads_and_the_log_says_why(
+    watched_store, sign_in, settings, version_reads, caplog
+):
+    if watched_store != "database":
+        pytest.skip("the trigger is the database store's")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE msal_django_cachedaccount DISABLE TRIGGER msal_django_cachedaccount_notify"
+        )
+    try:
+        settings.MSAL_DJANGO = {**settings.MSAL_DJANGO}  # a new watch, which looks again
+        sign_in(Client(), "alice")
+        home = CachedAccount.objects.get().home_account_id
+        tokens.acquire(home, SCOPES)
+        deadline = time.monotonic() + 10
+        while "msal_django_cachedaccount_notify is missing" not in caplog.text:
+            assert time.monotonic() < deadline, caplog.text
+            time.sleep(0.01)
+        assert not any(served_with_no_read(home, version_reads) for _ in range(20))
+        time.sleep(0.3)  # it keeps trying, and says so once
+        assert caplog.text.count("is not watched") == 1
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE msal_django_cachedaccount "
+                "ENABLE TRIGGER msal_django_cachedaccount_notify"
+            )

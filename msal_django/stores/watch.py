@@ -80,6 +80,8 @@ class Watch(ABC):
         self._stop = threading.Event()
         self._asked = threading.Event()
         self._asked_at = -math.inf
+        self._proofs = 0  # answered on the current connection
+        self._failing = False
         self._pid = 0
         _watches.add(self)
 
@@ -170,26 +172,29 @@ class Watch(ABC):
     def _run(self) -> None:
         retry = _RETRY[0]
         while not self._stop.is_set():
+            connection, self._proofs = None, 0
             try:
                 connection = self.connect()
-            except Exception as exc:
-                self._log(exc, "could not start watching")
-                self._stop.wait(retry)
-                retry = min(retry * 2, _RETRY[1])
-                continue
-            with self._lock:
-                self._epochs += 1
-                self._state = (self._epochs, -math.inf)
-            try:
+                with self._lock:
+                    self._epochs += 1
+                    self._state = (self._epochs, -math.inf)
                 self._prove_until_stopped(connection)
-                retry = _RETRY[0]
-            except Exception as exc:
+            except Exception as exc:  # any failure: reads serve meanwhile
                 self._end_epoch()
-                self._log(exc, "lost its watch")
+                if not self._failing:  # once per outage; the next proof ends it
+                    self._failing = True
+                    self._log(exc)
+                retry = _RETRY[0] if self._proofs else min(retry * 2, _RETRY[1])
                 self._stop.wait(retry)
             finally:
                 self._end_epoch()
-                self.close(connection)
+                if connection is not None:
+                    self.close(connection)
+
+    def _watching(self) -> None:
+        if self._failing:
+            self._failing = False
+            logger.info("The %s token store is watched again.", self.name)
 
     def _prove_until_stopped(self, connection: Any) -> None:
         while not self._stop.is_set():
@@ -197,18 +202,20 @@ class Watch(ABC):
             self.prove(connection)
             with self._lock:
                 self._state = (self._state[0], sent)
+            self._proofs += 1
+            if self._proofs == 1:
+                self._watching()
             if time.monotonic() - self._asked_at < _IDLE_AFTER:
                 self._stop.wait(self.window / 2)
             else:  # nobody asked lately: a proof a second, or at once when asked
                 self._asked.clear()
                 self._asked.wait(_IDLE_PROOF)
 
-    def _log(self, exc: Exception, what: str) -> None:
+    def _log(self, exc: Exception) -> None:
         logger.warning(
-            "The %s token store %s (%s: %s); remembered tokens are served after a read "
-            "of their version until it watches again.",
+            "The %s token store is not watched (%s: %s); remembered tokens are served after "
+            "a read of their version until it is again.",
             self.name,
-            what,
             type(exc).__name__,
             exc,
         )

@@ -253,6 +253,13 @@ def test_a_sentinel_failover_falls_back_to_reads(sentinel_store, sign_in, versio
     home, epoch = warm(sign_in)
     watched = redis.Redis(port=primary.port).client_list()
     assert client_name() in [c["name"] for c in watched]  # the primary is watched
+    deadline = time.monotonic() + 10  # the sign-in on the replica first (asynchronous)
+    while (
+        replica.client().info("replication")["slave_repl_offset"]
+        < primary.client().info("replication")["master_repl_offset"]
+    ):
+        assert time.monotonic() < deadline, "the replica never caught up"
+        time.sleep(0.02)
     sentinel.client().execute_command("SENTINEL", "FAILOVER", sentinel.service)
     deadline = time.monotonic() + 20
     # Until Sentinel demotes the old primary, reads go there too (the pool has not asked
@@ -295,3 +302,36 @@ def test_without_the_trigger_every_hit_reads_and_the_log_says_why(
                 "ALTER TABLE msal_django_cachedaccount "
                 "ENABLE TRIGGER msal_django_cachedaccount_notify"
             )
+
+
+def test_a_removal_that_finds_nothing_still_waits(watched_store):
+    """Two logouts of one account at once: the one that finds the partition already gone
+    must not return before the other's delete is covered by every process's proof."""
+    started = time.monotonic()
+    assert get_store().remove("nobody-signed-in-as-this") is False
+    assert time.monotonic() - started >= WINDOW
+
+
+def test_a_new_watch_never_reuses_an_epoch(watched_store, sign_in, settings):
+    _home, epoch = warm(sign_in)
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO}  # a settings change: a new watch
+    assert watch_proven() > epoch  # a token trusted under the old one needs a read
+
+
+def test_a_repeatable_read_transaction_trusts_nothing_it_reads(
+    watched_store, sign_in, monkeypatch, version_reads
+):
+    if watched_store != "database":
+        pytest.skip("a database transaction's snapshot")
+    from django.db import transaction
+    from psycopg import IsolationLevel
+
+    home, _ = warm(sign_in)
+    token_memory.memory().forget(home)
+    monkeypatch.setitem(
+        connection.settings_dict["OPTIONS"], "isolation_level", IsolationLevel.REPEATABLE_READ
+    )
+    with transaction.atomic():
+        assert get_store().watch().stamp().epoch == 0
+        tokens.acquire(home, SCOPES)  # remembered, but not to be served with no read
+        assert not served_with_no_read(home, version_reads)

@@ -95,8 +95,10 @@ def purge(idp, client, home):
 
 
 def refresh_token_rejected(idp, client, home):
-    _expire_stored_access_tokens(home, time.time() + 200)  # the next call refreshes
+    # Revoked first: another process that refreshes meanwhile is refused too (and removes
+    # the account itself) instead of storing fresh tokens.
     idp.revoke_refresh_tokens("alice")
+    _expire_stored_access_tokens(home, time.time() + 200)  # the next call refreshes
     user = get_user_model().objects.get(username="alice@example.com")
     with pytest.raises(msal_django.InteractionRequired):
         tokens.acquire(home, ["User.Read"], user=user)  # forced to refresh: refused

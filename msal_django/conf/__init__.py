@@ -218,7 +218,9 @@ class Settings:
         "seen every change of the token store: a thread per process watches the store's "
         "pushed changes (``LISTEN``/``NOTIFY``, Redis ``CLIENT TRACKING``). Without proof "
         "(a disconnect, a failover, SQLite) a hit reads the version as it does with "
-        "``False``. See :ref:`hits with no read <hits-without-read>`.",
+        "``False``. Every host that removes accounts must have the same value: with "
+        "``True`` each removal waits :setting:`INVALIDATION_WINDOW`. See "
+        ":ref:`hits with no read <hits-without-read>`.",
     )
     INVALIDATION_WINDOW = Setting(
         0.05,

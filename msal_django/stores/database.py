@@ -131,8 +131,7 @@ class DatabaseStore(TokenStore):
         alias = router.db_for_write(CachedAccount)
         with transaction.atomic(using=alias):
             deleted, _ = CachedAccount.objects.filter(home_account_id=home_account_id).delete()
-        if deleted:
-            self._settle(alias)
+        self._settle(alias)  # found or not: a concurrent removal may have deleted it
         return deleted > 0
 
     @unavailable_on_database_error
@@ -143,8 +142,7 @@ class DatabaseStore(TokenStore):
             # Locked first, so a logout racing this batch finds nothing and sends no signal.
             present = list(rows.select_for_update().values_list("home_account_id", flat=True))
             rows.filter(home_account_id__in=present).delete()
-        if present:
-            self._settle(alias)
+        self._settle(alias)
         return present
 
 

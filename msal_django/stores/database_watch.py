@@ -7,7 +7,8 @@ transaction that changes it: any way a row goes (a logout, ``msal_purge``, a del
 user's cascade, the admin, raw SQL) is seen.
 
 The watch holds one connection of its own (psycopg 3, autocommit) that ``LISTEN``s on
-that channel, and proves itself with ``SELECT pg_backend_pid()``:
+that channel, and proves itself with ``SELECT pg_backend_pid()`` (and the count of its
+triggers still enabled):
 
 - PostgreSQL delivers a notification when its transaction commits, before the commit
   returns to the notifier ("NOTIFY": "if a NOTIFY is executed inside a transaction, the
@@ -27,18 +28,20 @@ Other databases (SQLite, MySQL) and psycopg 2 have no watch: every hit reads.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from django.db import connections, router
 
 from msal_django.conf import SETTINGS_READ, msal_settings, resets_on_change
 from msal_django.stores import token_memory
-from msal_django.stores.watch import Watch, client_name
+from msal_django.stores.watch import Stamp, Watch, client_name
 
 logger = logging.getLogger("msal_django.stores")
 
 CHANNEL = "msal_django_cachedaccount"
 TRIGGER = "msal_django_cachedaccount_notify"
+TRIGGERS = (TRIGGER, f"{TRIGGER}_truncate")
 _TIMEOUT = 2  # seconds a proof may take before the watch ends
 
 
@@ -50,9 +53,12 @@ class DatabaseWatch(Watch):
     name = "database"
 
     def __init__(self, alias: str) -> None:
+        from msal_django.models import CachedAccount
+
         super().__init__(token_memory.forget_partition)
         self.alias = alias
         self._backend = 0
+        self._proof_params = (list(TRIGGERS), CachedAccount._meta.db_table)
 
     def connect(self) -> Any:
         import psycopg
@@ -65,19 +71,35 @@ class DatabaseWatch(Watch):
         params["options"] = f"{params.get('options', '')} -c statement_timeout={_TIMEOUT}s"
         connection = psycopg.connect(**params, autocommit=True)
         try:
-            if not _has_trigger(connection):
+            self._backend, triggers = self._answer(connection)
+            if triggers != len(TRIGGERS):
                 raise WatchLost(f"the trigger {TRIGGER} is missing (run migrate: msal_django 0003)")
             connection.add_notify_handler(self._notified)
             connection.execute(f"LISTEN {CHANNEL}")
-            self._backend = _backend_pid(connection)
         except BaseException:
             connection.close()
             raise
         return connection
 
     def prove(self, connection: Any) -> None:
-        if _backend_pid(connection) != self._backend:  # notifications before it: handled
+        backend, triggers = self._answer(connection)
+        # The notifications sent before the answer have been handled by now.
+        if backend != self._backend:
             raise WatchLost("the connection now reaches another backend (a pooler?)")
+        if triggers != len(TRIGGERS):
+            raise WatchLost(f"the trigger {TRIGGER} was disabled or dropped")
+
+    def _answer(self, connection: Any) -> tuple[int, int]:
+        row = connection.execute(PROOF, self._proof_params).fetchone()
+        return int(row[0]), int(row[1])
+
+    def stamp(self) -> Stamp:
+        stamp = super().stamp()
+        if _snapshot_may_be_older(connections[self.alias]):
+            # A REPEATABLE READ or SERIALIZABLE transaction reads its first snapshot: a
+            # read in it may predate changes already seen, so it can trust nothing.
+            return Stamp(0, stamp.seen)
+        return stamp
 
     def close(self, connection: Any) -> None:
         connection.close()
@@ -86,23 +108,23 @@ class DatabaseWatch(Watch):
         self.changed([notify.payload] if notify.payload else None)
 
 
-def _backend_pid(connection: Any) -> int:
-    row = connection.execute("SELECT pg_backend_pid()").fetchone()
-    return int(row[0])
+# The proof: the backend, and the triggers still there and firing (``O``: on origin
+# writes; ``A``: always). A writer with session_replication_role = replica is not seen.
+PROOF = (
+    "SELECT pg_backend_pid(), (SELECT count(*) FROM pg_trigger WHERE tgname = ANY(%s) "
+    "AND tgenabled IN ('O', 'A') AND tgrelid = to_regclass(%s))"
+)
 
 
-def _has_trigger(connection: Any) -> bool:
-    from msal_django.models import CachedAccount
-
-    row = connection.execute(
-        "SELECT count(*) FROM pg_trigger WHERE tgname = %s AND tgenabled <> 'D' "
-        "AND tgrelid = to_regclass(%s)",
-        (TRIGGER, CachedAccount._meta.db_table),
-    ).fetchone()
-    return bool(row and row[0])
+def _snapshot_may_be_older(connection: Any) -> bool:
+    if not connection.in_atomic_block:
+        return False
+    level = connection.settings_dict["OPTIONS"].get("isolation_level")
+    return level is not None and int(level) > 2  # psycopg's IsolationLevel.READ_COMMITTED
 
 
 _watches: dict[str, DatabaseWatch | None] = {}
+_lock = threading.Lock()
 
 
 def current() -> DatabaseWatch | None:
@@ -115,6 +137,13 @@ def current() -> DatabaseWatch | None:
         return _watches[alias]
     except KeyError:
         pass
+    with _lock:  # one watch per alias, however many requests find none at once
+        if alias not in _watches:
+            _watches[alias] = _new_watch(alias)
+        return _watches[alias]
+
+
+def _new_watch(alias: str) -> DatabaseWatch | None:
     watch = None
     if (
         msal_settings.SERVE_FROM_MEMORY
@@ -127,13 +156,13 @@ def current() -> DatabaseWatch | None:
             watch = DatabaseWatch(alias)
         else:
             logger.info("psycopg 2 cannot watch the token store; every hit reads.")
-    _watches[alias] = watch
     return watch
 
 
 @resets_on_change("DATABASES", "DATABASE_ROUTERS", *SETTINGS_READ)
 def reset() -> None:
-    for watch in _watches.values():
-        if watch is not None:
-            watch.stop()
-    _watches.clear()
+    with _lock:
+        for watch in _watches.values():
+            if watch is not None:
+                watch.stop()
+        _watches.clear()

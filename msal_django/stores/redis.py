@@ -242,8 +242,7 @@ class RedisStore(TokenStore):
         held, confirmed = self._delete([home_account_id])
         if not confirmed:
             raise unconfirmed([home_account_id])
-        if held:
-            settle()
+        settle()  # held or not: a concurrent removal may have deleted it
         with transaction.atomic(using=router.db_for_write(CachedAccount)):
             rows, _ = CachedAccount.objects.filter(home_account_id=home_account_id).delete()
         return bool(held) or rows > 0
@@ -253,8 +252,7 @@ class RedisStore(TokenStore):
         gone, confirmed = self._delete(home_account_ids)
         if not_confirmed := [a for a in home_account_ids if a not in confirmed]:
             raise unconfirmed(not_confirmed)
-        if gone:
-            settle()
+        settle()
         alias = router.db_for_write(CachedAccount)
         with transaction.atomic(using=alias):
             rows = CachedAccount.objects.using(alias).filter(home_account_id__in=home_account_ids)
@@ -343,7 +341,7 @@ def _apply_pending(batch_size: int, *, wait: bool) -> tuple[int, int]:
         held, confirmed = redis_store._delete([r.home_account_id for r in batch], wait=wait)
         for record in batch:
             token_memory.forget(record.home_account_id)
-        if held:
+        if batch:
             # Another process that finds the record gone must already be unable to serve
             # the tokens from memory: its proofs from now on cover this delete.
             settle()

@@ -20,6 +20,7 @@ new set of primaries. Each starts a new epoch once the new servers are watched.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,9 @@ class RedisWatch(Watch):
         super().__init__(token_memory.forget_partition)
         self._servers = servers
         self._prefix = prefix.encode()
+        self._watched: list[tuple[str, ...]] = []
+        self._sockets: list[int] = []
+        self._handler_failed = False
 
     def connect(self) -> list[tuple[Any, tuple[str, ...]]]:
         connections: list[tuple[Any, tuple[str, ...]]] = []
@@ -63,6 +67,8 @@ class RedisWatch(Watch):
             self.close(connections)
             raise
         self._watched = sorted(where for _, where in connections)
+        self._sockets = [_socket(each) for each, _ in connections]
+        self._handler_failed = False
         return connections
 
     def prove(self, connection: Any) -> None:
@@ -74,12 +80,24 @@ class RedisWatch(Watch):
             role = each.read_response()  # pushes before it go to _invalidated
             if not role or role[0] not in (b"master", "master"):
                 raise WatchLost(f"{':'.join(where)} is no longer a primary")
+        if [_socket(each) for each, _ in connection] != self._sockets:
+            raise WatchLost("a connection was opened anew, without tracking")
+        if self._handler_failed:  # redis-py logs a push handler's error and goes on
+            raise WatchLost("an invalidation could not be read")
 
     def close(self, connection: Any) -> None:
         for each, _ in connection:
             each.disconnect()
 
     def _invalidated(self, message: list[Any]) -> None:
+        try:
+            self._apply(message)
+        except Exception:
+            self._handler_failed = True
+            self.changed(None)
+            raise
+
+    def _apply(self, message: list[Any]) -> None:
         keys = message[1] if len(message) > 1 else None
         if keys is None:
             self.changed(None)
@@ -94,6 +112,8 @@ class RedisWatch(Watch):
 
 def _tracking_connection(server: Redis) -> Any:
     from redis._parsers import _RESP3Parser
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     pool = server.connection_pool
     kwargs = {
@@ -101,10 +121,20 @@ def _tracking_connection(server: Redis) -> Any:
         "protocol": 3,
         "parser_class": _RESP3Parser,
         "client_name": client_name(),
+        # Never a silent new socket: a reconnection (a retry, a failed health check)
+        # would not be tracking. Any error ends the watch, which connects anew.
+        "retry": Retry(NoBackoff(), 0),
+        "retry_on_timeout": False,
+        "retry_on_error": [],
+        "health_check_interval": 0,
     }
     timeout = kwargs.get("socket_timeout")
     kwargs["socket_timeout"] = min(timeout or _SOCKET_TIMEOUT, _SOCKET_TIMEOUT)
     return pool.connection_class(**kwargs)
+
+
+def _socket(connection: Any) -> int:
+    return id(getattr(connection, "_sock", None))
 
 
 def _address(connection: Any) -> tuple[str, ...]:
@@ -126,6 +156,7 @@ def _where(server: Redis) -> tuple[str, ...]:
 
 _watch: RedisWatch | None = None
 _built = False
+_lock = threading.Lock()
 
 
 def current() -> RedisWatch | None:
@@ -136,24 +167,37 @@ def current() -> RedisWatch | None:
 
 
 def _build() -> None:
+    with _lock:  # one watch, however many requests find none at once
+        if not _built:
+            _set(_new_watch())
+
+
+def _set(watch: RedisWatch | None, built: bool = True) -> None:
     global _watch, _built
+    _watch, _built = watch, built
+
+
+def _new_watch() -> RedisWatch | None:
     watch = None
     if msal_settings.SERVE_FROM_MEMORY and msal_settings.ACCESS_TOKENS_IN_MEMORY > 0:
         try:
-            import redis._parsers  # noqa: F401  (RESP3 push messages: redis-py >= 5)
-
+            from redis import _parsers
+        except ImportError:  # redis-py < 5
+            _parsers = None  # type: ignore[assignment]
+        parser = getattr(_parsers, "_RESP3Parser", None)
+        if hasattr(parser, "set_invalidation_push_handler"):
             found = watched_servers()
-        except ImportError:
+        else:
             found = None
-            logger.info("redis-py < 5 cannot watch the token keys; every hit reads.")
+            logger.info("redis-py < 5.1 cannot watch the token keys; every hit reads.")
         if found is not None:
             watch = RedisWatch(*found)
-    _watch, _built = watch, True
+    return watch
 
 
 @resets_on_change("CACHES", *SETTINGS_READ)
 def reset() -> None:
-    global _watch, _built
-    if _watch is not None:
-        _watch.stop()
-    _watch, _built = None, False
+    with _lock:
+        if _watch is not None:
+            _watch.stop()
+        _set(None, built=False)

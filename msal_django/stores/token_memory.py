@@ -18,6 +18,7 @@ what it stored, instead of each making a provider round trip.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -178,6 +179,19 @@ def one_at_a_time(home_account_id: str) -> Iterator[None]:
                 del _flights[home_account_id]
             else:
                 _flights[home_account_id] = (lock, users - 1)
+
+
+def _after_fork() -> None:
+    # A thread of the parent (a store's watch forgetting tokens, a request) may have held
+    # these locks at the fork: the child's copies would never be released.
+    global _build_lock, _flights_lock
+    _build_lock, _flights_lock = threading.Lock(), threading.Lock()
+    _flights.clear()
+    if _memory is not None:
+        _memory._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def accounts_in_flight() -> int:

@@ -32,6 +32,7 @@ and the accounts of the last changes seen (``_RECENT``), beside ``token_memory``
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -74,7 +75,6 @@ class Watch(ABC):
         self._forget = forget  # an account's remembered tokens; None: everyone's
         self._lock = threading.Lock()
         self._state: tuple[int, float] = (0, -math.inf)  # (epoch, newest proof's send time)
-        self._epochs = 0
         self._seen = 0
         self._recent: deque[tuple[int, str | None]] = deque(maxlen=_RECENT)
         self._stop = threading.Event()
@@ -176,8 +176,7 @@ class Watch(ABC):
             try:
                 connection = self.connect()
                 with self._lock:
-                    self._epochs += 1
-                    self._state = (self._epochs, -math.inf)
+                    self._state = (next_epoch(), -math.inf)
                 self._prove_until_stopped(connection)
             except Exception as exc:  # any failure: reads serve meanwhile
                 self._end_epoch()
@@ -205,10 +204,10 @@ class Watch(ABC):
             self._proofs += 1
             if self._proofs == 1:
                 self._watching()
+            self._asked.clear()  # before looking: a hit asking from now on is not missed
             if time.monotonic() - self._asked_at < _IDLE_AFTER:
                 self._stop.wait(self.window / 2)
             else:  # nobody asked lately: a proof a second, or at once when asked
-                self._asked.clear()
                 self._asked.wait(_IDLE_PROOF)
 
     def _log(self, exc: Exception) -> None:
@@ -223,6 +222,14 @@ class Watch(ABC):
 
 _watches: weakref.WeakSet[Watch] = weakref.WeakSet()
 _start_lock = threading.Lock()
+_epochs = itertools.count(1)
+
+
+def next_epoch() -> int:
+    """A number no connection of any watch of this process had: a token remembered under
+    a watch that was replaced (a settings change) never matches its successor's."""
+    with _start_lock:
+        return next(_epochs)
 
 
 def _after_fork() -> None:
@@ -246,8 +253,9 @@ def client_name() -> str:
 
 
 def configured() -> bool:
-    """Whether removals must wait: another process may serve from memory."""
-    return bool(msal_settings.SERVE_FROM_MEMORY and msal_settings.ACCESS_TOKENS_IN_MEMORY > 0)
+    """Whether removals must wait: another process may serve from memory (its own
+    ``ACCESS_TOKENS_IN_MEMORY`` may differ from this one's: a worker that keeps none)."""
+    return bool(msal_settings.SERVE_FROM_MEMORY)
 
 
 # -- removals wait L after their delete (see the module docstring) ---------------------

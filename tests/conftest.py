@@ -424,3 +424,20 @@ def own_redis(tmp_path, settings, idp):
             "REDIS_PENDING_CHECK_INTERVAL": 0.2,
         }
         yield server
+
+
+def changes_seen(timeout: float = 10.0) -> None:
+    """Wait until this process's watch has seen every change made so far, its own writes
+    too (each one forgets what the process remembered of that account, a moment later);
+    nothing to wait for without a watch."""
+    from msal_django.stores import get_store
+
+    watch = get_store().watch()
+    if watch is None:
+        return
+    now = time.monotonic()
+    deadline = now + timeout
+    while not watch.seen_since(now):
+        watch.proven_epoch()  # wakes an idle watch
+        assert time.monotonic() < deadline, "the watch saw nothing new"
+        time.sleep(0.005)

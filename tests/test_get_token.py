@@ -12,7 +12,7 @@ from django.test import Client
 import msal_django
 from msal_django.models import CachedAccount
 
-from .conftest import watch_proven
+from .conftest import changes_seen, watch_proven
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("idp")]
 
@@ -58,7 +58,8 @@ def token_of(client: Client, scopes: str = "User.Read"):
 def test_cache_hit_makes_no_provider_request_and_no_store_write(any_store, idp, alice_client):
     first = token_of(alice_client)
     assert first.status_code == 200
-    watch_proven()  # then one more hit, to serve the token under the watch's proof
+    watch_proven()
+    changes_seen()  # the sign-in's own write seen; then one more hit, under the proof
     assert token_of(alice_client).json() == first.json()
     before = idp.count()
     with count_writes() as writes, count_redis_commands() as commands:

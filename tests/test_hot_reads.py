@@ -21,8 +21,10 @@ SCOPES = ["User.Read"]
 
 
 @pytest.fixture
-def alice(sign_in) -> Any:
-    """Alice signed in and her token served once, so the next call is a hit."""
+def alice(sign_in, settings) -> Any:
+    """Alice signed in and her token served once, so the next call is a hit that reads
+    its version (hits with no read are tests/test_serve_from_memory.py's)."""
+    settings.MSAL_DJANGO = {**settings.MSAL_DJANGO, "SERVE_FROM_MEMORY": False}
     client = Client()
     sign_in(client, "alice")
     user = CachedAccount.objects.get().user

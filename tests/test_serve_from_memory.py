@@ -26,7 +26,7 @@ from msal_django.stores import get_store, token_memory, watch
 from msal_django.stores.watch import client_name
 
 from . import test_token_memory as removals
-from .conftest import _use_store, watch_proven
+from .conftest import _use_store, changes_seen, watch_proven
 from .redis_servers import requires_redis_server, sentinel_cache
 from .serving import Server
 
@@ -154,6 +154,7 @@ def warm(sign_in):
     sign_in(Client(), "alice")
     home = CachedAccount.objects.get().home_account_id
     epoch = watch_proven()
+    changes_seen()  # the sign-in's write seen: it forgets nothing remembered from now on
     tokens.acquire(home, SCOPES)  # remembered (or retrusted after one read)
     tokens.acquire(home, SCOPES)
     return home, epoch

@@ -102,6 +102,12 @@ class Watch(ABC):
         self._asked.set()  # an idle watch proves itself now
         return 0
 
+    def seen_since(self, moment: float) -> bool:
+        """Whether every change the store acknowledged before ``moment`` (this process's
+        monotonic clock) has been seen: the newest proof was sent after it."""
+        epoch, proven_at = self._state
+        return bool(epoch) and proven_at > moment
+
     def stamp(self) -> Stamp:
         if self._pid != os.getpid():
             self._start()

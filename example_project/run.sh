@@ -8,5 +8,5 @@ if [ ! -x "$venv/bin/python" ]; then
   "${PYTHON:-python3}" -m venv "$venv"
 fi
 # [azure] and msgraph-sdk: the profile page through Microsoft Graph's SDK.
-"$venv/bin/python" -m pip install --quiet -e ".[testing,azure]" "msgraph-sdk>=1.0"
+"$venv/bin/python" -m pip install --quiet -e ".[testing,azure,redis]" "msgraph-sdk>=1.0"
 exec "$venv/bin/python" example_project/run.py "$@"

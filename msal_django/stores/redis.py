@@ -341,9 +341,10 @@ def _apply_pending(batch_size: int, *, wait: bool) -> tuple[int, int]:
         held, confirmed = redis_store._delete([r.home_account_id for r in batch], wait=wait)
         for record in batch:
             token_memory.forget(record.home_account_id)
-        if batch:
-            # Another process that finds the record gone must already be unable to serve
-            # the tokens from memory: its proofs from now on cover this delete.
+        if confirmed:
+            # Their records go next: another process that finds one gone must already be
+            # unable to serve the tokens from memory (its proofs from now on cover this
+            # delete). A record kept is applied again by every process that looks.
             settle()
         for record in batch:
             last = record.pk

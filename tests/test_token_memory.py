@@ -215,6 +215,9 @@ def test_a_superset_remembered_serves_a_subset(store_backend, sign_in, idp):
     idp.consent("alice", CLIENT_ID, ["Files.Read"])
     client = Client()
     sign_in(client, "alice")
+    assert client.get("/token/", {"scopes": "User.Read Files.Read"}).status_code == 200
+    # That call refreshed for the new scope and wrote the partition: once the watch has
+    # seen the write (it forgets the account's tokens), the next call remembers anew.
     changes_seen()
     assert client.get("/token/", {"scopes": "User.Read Files.Read"}).status_code == 200
     home = CachedAccount.objects.get().home_account_id

@@ -35,7 +35,7 @@ from django.db import connections, router
 
 from msal_django.conf import SETTINGS_READ, msal_settings, resets_on_change
 from msal_django.stores import token_memory
-from msal_django.stores.watch import Stamp, Watch, client_name
+from msal_django.stores.watch import Stamp, Watch, WatchLost, client_name
 
 logger = logging.getLogger("msal_django.stores")
 
@@ -43,10 +43,6 @@ CHANNEL = "msal_django_cachedaccount"
 TRIGGER = "msal_django_cachedaccount_notify"
 TRIGGERS = (TRIGGER, f"{TRIGGER}_truncate")
 _TIMEOUT = 2  # seconds a proof may take before the watch ends
-
-
-class WatchLost(Exception):
-    """What the watch connection told us ends it."""
 
 
 class DatabaseWatch(Watch):

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from msal_django.conf import SETTINGS_READ, msal_settings, resets_on_change
 from msal_django.stores import token_memory
 from msal_django.stores.redis_client import watched_servers
-from msal_django.stores.watch import Watch, client_name
+from msal_django.stores.watch import Watch, WatchLost, client_name
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -35,10 +35,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("msal_django.stores")
 
 _SOCKET_TIMEOUT = 2.0  # a proof slower than this ends the watch
-
-
-class WatchLost(Exception):
-    """What the watch connection told us ends it (not a primary, reads moved)."""
 
 
 class RedisWatch(Watch):

@@ -58,6 +58,11 @@ _RETRY = (0.05, 5.0)  # reconnection backoff, first and longest (seconds)
 _CLOCK_RATE = 1e-3  # margin for the rate difference of two hosts' clocks
 
 
+class WatchLost(Exception):
+    """What a watch's own connection said that ends it: not a primary any more, reads
+    gone elsewhere, another backend, a trigger gone."""
+
+
 class Stamp(NamedTuple):
     """Taken before a partition is read: which connection, and how many changes seen."""
 

@@ -412,6 +412,21 @@ def watch_proven(timeout: float = 10.0) -> int:
     return epoch
 
 
+def watch_lost(timeout: float = 10.0) -> None:
+    """Wait until this process's watch no longer vouches for what it remembers: after a
+    store goes down, a hit is still served with no read until its last proof is older
+    than INVALIDATION_WINDOW (no logout can complete unseen meanwhile)."""
+    from msal_django.stores import get_store
+
+    watch = get_store().watch()
+    if watch is None:
+        return
+    deadline = time.monotonic() + timeout
+    while watch.proven_epoch():
+        assert time.monotonic() < deadline, "the watch still has its proof"
+        time.sleep(0.005)
+
+
 @pytest.fixture
 def own_redis(tmp_path, settings, idp):
     """The token store on a redis-server of this test's own, which it may kill."""

@@ -34,7 +34,6 @@ from typing import Any
 from django.db import connections, router
 
 from msal_django.conf import SETTINGS_READ, msal_settings, resets_on_change
-from msal_django.stores import token_memory
 from msal_django.stores.watch import Stamp, Watch, WatchLost, client_name
 
 logger = logging.getLogger("msal_django.stores")
@@ -51,7 +50,7 @@ class DatabaseWatch(Watch):
     def __init__(self, alias: str) -> None:
         from msal_django.models import CachedAccount
 
-        super().__init__(token_memory.forget_partition)
+        super().__init__()
         self.alias = alias
         self._backend = 0
         self._proof_params = (list(TRIGGERS), CachedAccount._meta.db_table)

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from msal_django.conf import SETTINGS_READ, msal_settings, resets_on_change
-from msal_django.stores import token_memory
 from msal_django.stores.redis_client import watched_servers
 from msal_django.stores.watch import Watch, WatchLost, client_name
 
@@ -41,7 +40,7 @@ class RedisWatch(Watch):
     name = "Redis"
 
     def __init__(self, servers: Callable[[], list[Redis]], prefix: str) -> None:
-        super().__init__(token_memory.forget_partition)
+        super().__init__()
         self._servers = servers
         self._prefix = prefix.encode()
         self._watched: list[tuple[str, ...]] = []

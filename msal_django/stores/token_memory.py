@@ -133,15 +133,9 @@ def reset() -> None:
         _memory, _built = None, False
 
 
-def forget(home_account_id: str) -> None:
-    """Drop the account's remembered tokens (it was removed in this process)."""
-    current = _memory
-    if current is not None:
-        current.forget(home_account_id)
-
-
-def forget_partition(home_account_id: str | None) -> None:
-    """Drop the account's remembered tokens, or everyone's (a store's watch saw a change)."""
+def forget(home_account_id: str | None) -> None:
+    """Drop the account's remembered tokens (it was removed or rewritten here, or a
+    store's watch saw it change); None: everyone's."""
     current = _memory
     if current is not None:
         if home_account_id is None:

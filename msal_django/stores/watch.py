@@ -48,6 +48,7 @@ from typing import Any, NamedTuple
 from django.db import transaction
 
 from msal_django.conf import msal_settings
+from msal_django.stores import token_memory
 
 logger = logging.getLogger("msal_django.stores")
 
@@ -75,9 +76,8 @@ class Watch(ABC):
 
     name = ""
 
-    def __init__(self, forget: Callable[[str | None], None]) -> None:
+    def __init__(self) -> None:
         self.window = msal_settings.INVALIDATION_WINDOW
-        self._forget = forget  # an account's remembered tokens; None: everyone's
         self._lock = threading.Lock()
         self._state: tuple[int, float] = (0, -math.inf)  # (epoch, newest proof's send time)
         self._seen = 0
@@ -148,7 +148,7 @@ class Watch(ABC):
             for account in [None] if home_account_ids is None else home_account_ids:
                 self._seen += 1
                 self._recent.append((self._seen, account))
-                self._forget(account)
+                token_memory.forget(account)
 
     @abstractmethod
     def connect(self) -> Any:

@@ -396,13 +396,17 @@ def bystanders(db, sign_in, store_backend):
     return clients
 
 
+def _store_watch():
+    from msal_django.stores import get_store
+
+    return get_store().watch()
+
+
 def watch_proven(timeout: float = 10.0) -> int:
     """Wait until this process's watch of the configured store has proof that it has seen
     every change (msal_django.stores.watch); its epoch, or 0 for a store without a watch
     (SQLite, SERVE_FROM_MEMORY off): every hit reads there."""
-    from msal_django.stores import get_store
-
-    watch = get_store().watch()
+    watch = _store_watch()
     if watch is None:
         return 0
     deadline = time.monotonic() + timeout
@@ -416,9 +420,7 @@ def watch_lost(timeout: float = 10.0) -> None:
     """Wait until this process's watch no longer vouches for what it remembers: after a
     store goes down, a hit is still served with no read until its last proof is older
     than INVALIDATION_WINDOW (no logout can complete unseen meanwhile)."""
-    from msal_django.stores import get_store
-
-    watch = get_store().watch()
+    watch = _store_watch()
     if watch is None:
         return
     deadline = time.monotonic() + timeout
@@ -445,9 +447,7 @@ def changes_seen(timeout: float = 10.0) -> None:
     """Wait until this process's watch has seen every change made so far, its own writes
     too (each one forgets what the process remembered of that account, a moment later);
     nothing to wait for without a watch."""
-    from msal_django.stores import get_store
-
-    watch = get_store().watch()
+    watch = _store_watch()
     if watch is None:
         return
     now = time.monotonic()

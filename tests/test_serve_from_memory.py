@@ -16,7 +16,6 @@ import time
 
 import pytest
 import redis
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
@@ -45,30 +44,6 @@ def watched_store(request, settings, idp):
     yield from _use_store(request, settings, request.param)
 
 
-def staff_revoke(idp, client, home):
-    user, _ = get_user_model().objects.get_or_create(username="admin-user", is_staff=True)
-    from django.contrib.auth.models import Permission
-
-    codenames = ["view_cachedaccount", "revoke_account"]
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    staff = Client()
-    staff.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    pk = CachedAccount.objects.get(home_account_id=home).pk
-    data = {"action": "revoke", "_selected_action": [pk], "confirmed": "yes"}
-    assert staff.post("/admin/msal_django/cachedaccount/", data).status_code == 302
-
-
-LOGOUTS = [
-    removals.local_logout,
-    removals.frontchannel_logout,
-    removals.backchannel_logout,
-    staff_revoke,
-    removals.purge,
-    removals.refresh_token_rejected,
-    removals.user_deleted,
-]
-
-
 def race(idp, sign_in, settings, tmp_path, rounds, *, stall=0.0, sabotage=""):
     """``rounds`` rounds of each kind of logout against two serving processes (the second
     one's watch stalls now and then); returns the calls served after a logout returned."""
@@ -81,7 +56,7 @@ def race(idp, sign_in, settings, tmp_path, rounds, *, stall=0.0, sabotage=""):
     ]
     late = []
     try:
-        for logout in LOGOUTS * rounds:
+        for logout in removals.REMOVALS * rounds:
             signed_in = time.monotonic()
             if not CachedAccount.objects.exists():
                 client = Client()

@@ -61,7 +61,7 @@ def as_another_process_remembers(home: str, entries: list[Remembered]) -> None:
 
 
 def staff_client() -> Client:
-    user = get_user_model().objects.create_user("admin-user", is_staff=True)
+    user, _ = get_user_model().objects.get_or_create(username="admin-user", is_staff=True)
     codenames = ["view_cachedaccount", "revoke_account"]
     user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
     client = Client()
@@ -109,18 +109,19 @@ def user_deleted(idp, client, home):
     get_user_model().objects.get(username="alice@example.com").delete()
 
 
-@pytest.mark.parametrize(
-    "remove",
-    [
-        local_logout,
-        frontchannel_logout,
-        backchannel_logout,
-        admin_revoke,
-        purge,
-        refresh_token_rejected,
-        user_deleted,
-    ],
-)
+# Every way an account goes, each called as ``remove(idp, client, home_account_id)``.
+REMOVALS = [
+    local_logout,
+    frontchannel_logout,
+    backchannel_logout,
+    admin_revoke,
+    purge,
+    refresh_token_rejected,
+    user_deleted,
+]
+
+
+@pytest.mark.parametrize("remove", REMOVALS)
 def test_no_remembered_token_is_served_after_any_removal(idp, remembered, remove):
     client, home, entries = remembered
     user = get_user_model().objects.get(username="alice@example.com")
